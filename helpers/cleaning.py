@@ -1,0 +1,111 @@
+"""Find every file the frameworks cannot read as a 3-channel image, and say why.
+
+Nothing in the source folder is ever deleted or modified. The result is a manifest
+(one row per source file with its reason and action), a report (counts per reason) and
+a split tree of links to the usable photos plus converted copies, which
+`image_dataset_from_directory` and torchvision's `ImageFolder` read without a crash.
+
+| reason        | what it is                                            | action  |
+|---------------|-------------------------------------------------------|---------|
+| ok            | an RGB JPEG that decodes completely                   | use     |
+| zero-byte     | an empty file (PetImages: Cat/666.jpg, Dog/11702.jpg)  | skip    |
+| not-an-image  | Thumbs.db, text or HTML saved with a .jpg name         | skip    |
+| truncated     | a JPEG that ends before its image data does           | skip    |
+| corrupt-jpeg  | a JPEG whose header or compressed data is broken      | skip    |
+| wrong-format  | a BMP, PNG or GIF (or other format) behind a .jpg name | convert |
+| cmyk          | a CMYK JPEG (print colour; some decoders refuse it)   | convert |
+| grayscale     | a one-channel JPEG                                    | convert |
+
+Broken files are skipped because what they show is unknown; files that decode fully in
+another format or colour space are converted to RGB JPEG copies, since the photo is fine.
+JPEGs that libjpeg only warns about ("Corrupt JPEG data: N extraneous bytes before
+marker 0xd9") decode to a complete picture and are kept: the warning is harmless.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import multiprocessing
+import os
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+ACTIONS = {
+    "ok": "use",
+    "zero-byte": "skip",
+    "not-an-image": "skip",
+    "truncated": "skip",
+    "corrupt-jpeg": "skip",
+    "wrong-format": "convert",
+    "cmyk": "convert",
+    "grayscale": "convert",
+}
+_JPEG_SOI = b"\xff\xd8\xff"
+_JPEG_EOI = b"\xff\xd9"
+
+
+def inspect_image(path: str | Path) -> dict:
+    """Decode one file and return its reason, action, sha1, format, mode and size.
+
+    JPEGs decode in draft mode (libjpeg's DCT scaling to 1/8 size): every byte of the
+    compressed data is still read, so damage is found, at a fraction of the cost.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    info = {"sha1": hashlib.sha1(data).hexdigest(), "bytes": len(data), "format": "", "mode": "", "width": 0, "height": 0, "detail": ""}
+    if not data:
+        return {**info, "reason": "zero-byte", "action": ACTIONS["zero-byte"]}
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        reason = "corrupt-jpeg" if data.startswith(_JPEG_SOI) else "not-an-image"
+        return {**info, "reason": reason, "action": ACTIONS[reason], "detail": "no decoder recognises the header"}
+    except Exception as error:  # PIL raises several types for damaged headers
+        reason = "corrupt-jpeg" if data.startswith(_JPEG_SOI) else "not-an-image"
+        return {**info, "reason": reason, "action": ACTIONS[reason], "detail": f"{type(error).__name__}: {error}"}
+    info.update(format=image.format or "", mode=image.mode, width=image.width, height=image.height)
+    try:
+        if image.format == "JPEG":
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+    except Exception as error:
+        is_jpeg = image.format == "JPEG"
+        reason = "truncated" if is_jpeg and "truncated" in str(error) else "corrupt-jpeg" if is_jpeg else "not-an-image"
+        return {**info, "reason": reason, "action": ACTIONS[reason], "detail": f"{type(error).__name__}: {error}"}
+    if image.format != "JPEG":
+        reason = "wrong-format"
+    elif info["mode"] == "CMYK":
+        reason = "cmyk"
+    elif info["mode"] in ("L", "LA", "1", "I", "I;16"):
+        reason = "grayscale"
+    elif info["mode"] == "RGB":
+        reason = "ok"
+    else:  # e.g. YCCK or a JPEG with an unusual colour space: convert to be safe
+        reason = "cmyk" if "K" in info["mode"] else "wrong-format"
+    return {**info, "reason": reason, "action": ACTIONS[reason]}
+
+
+def _inspect_row(path: str) -> dict:
+    return {"source": path, **inspect_image(path)}
+
+
+def scan_files(paths: list, processes: int | None = None, progress: bool = True) -> list[dict]:
+    """inspect_image over many files with several processes (spawned, so a notebook that
+    already imported TensorFlow or PyTorch forks nothing it should not)."""
+    from tqdm.auto import tqdm
+
+    paths = [str(p) for p in paths]
+    processes = processes or os.cpu_count() or 1
+    bar = dict(total=len(paths), desc="Checking photos", unit="file", disable=not progress, mininterval=1)
+    if processes == 1 or len(paths) < 200:
+        return [_inspect_row(p) for p in tqdm(paths, **bar)]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        return list(tqdm(pool.imap(_inspect_row, paths, chunksize=64), **bar))
+
+
+def convert_to_rgb_jpeg(source: str | Path, destination: str | Path, quality: int = 95) -> None:
+    """Write an RGB JPEG copy of any decodable image (first frame of a GIF, alpha dropped)."""
+    with Image.open(source) as image:
+        image.seek(0)
+        image.convert("RGB").save(destination, "JPEG", quality=quality)

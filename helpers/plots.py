@@ -1,0 +1,135 @@
+"""The figures every notebook draws, saved to images/<notebook>/ (matplotlib only)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from helpers import setup
+from helpers.layout import CLASS_NAMES
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_fig(notebook: str, name: str, fig=None, dpi: int = 100) -> Path:
+    """Save the current (or given) figure as images/<notebook-stem>/<name>.png."""
+    stem = Path(notebook).name.removesuffix(".ipynb")
+    path = setup.IMAGES_DIR / stem / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (fig or _plt().gcf()).savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def _as_image(image) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):  # CHW (PyTorch)
+        image = image.transpose(1, 2, 0)
+    if image.dtype != np.uint8:
+        low, high = float(image.min()), float(image.max())
+        image = (image - low) / (high - low + 1e-12)  # any scale or normalisation back to [0, 1] for display
+    return image.squeeze()
+
+
+def _name(label, classes) -> str:
+    label = int(np.asarray(label).reshape(-1)[0]) if np.ndim(label) else int(label)
+    name = classes[label]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def show_images(images, labels, predictions=None, classes=CLASS_NAMES, n: int = 16, columns: int = 8, title: str | None = None):
+    """A grid of images titled with the true label (and prediction; wrong ones in red)."""
+    plt = _plt()
+    n = min(n, len(images))
+    rows = max(1, int(np.ceil(n / columns)))
+    fig, axes = plt.subplots(rows, min(columns, n), figsize=(1.6 * min(columns, n), 1.8 * rows), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= n:
+            continue
+        axis.imshow(_as_image(images[index]))
+        text, colour = _name(labels[index], classes), "black"
+        if predictions is not None:
+            predicted = _name(predictions[index], classes)
+            colour = "black" if predicted == text else "red"
+            text = f"true {text}\npred {predicted}"
+        axis.set_title(text, fontsize=8, color=colour)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_costs(costs, every: int = 100, title: str = "Cost while training", ylabel: str = "cost"):
+    """A NumPy training loop's costs (one list, or a dict of name -> list to compare)."""
+    plt = _plt()
+    fig, axis = plt.subplots(figsize=(6, 4))
+    curves = costs if isinstance(costs, dict) else {"cost": costs}
+    for name, values in curves.items():
+        values = np.asarray(values, dtype=float).reshape(-1)
+        axis.plot(np.arange(len(values)) * every, values, label=str(name))
+    axis.set_xlabel(f"iteration" if every != 1 else "step")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    if len(curves) > 1:
+        axis.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, metrics=("loss", "accuracy")):
+    """Training curves from a Keras History or a dict of lists ({'loss': [...], 'val_loss': [...]})."""
+    plt = _plt()
+    history = getattr(history, "history", history)
+    metrics = [m for m in metrics if m in history]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for axis, metric in zip(axes.flat, metrics):
+        epochs = np.arange(1, len(history[metric]) + 1)
+        axis.plot(epochs, history[metric], "o-", label="train")
+        if f"val_{metric}" in history:
+            axis.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+        axis.set_xlabel("epoch")
+        axis.set_title(metric)
+        axis.legend()
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int = 2) -> np.ndarray:
+    """counts[i, j] = how many of true class i were predicted as class j."""
+    y_true = np.asarray(y_true).reshape(-1).astype(int)
+    y_pred = np.asarray(y_pred).reshape(-1).astype(int)
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def plot_confusion_matrix(y_true, y_pred, classes=CLASS_NAMES, title: str = "Confusion matrix (test)"):
+    plt = _plt()
+    classes = [c.decode() if isinstance(c, bytes) else str(c) for c in classes]
+    counts = confusion_matrix(y_true, y_pred, len(classes))
+    fig, axis = plt.subplots(figsize=(3.8, 3.4))
+    axis.imshow(counts, cmap="Blues")
+    for (i, j), value in np.ndenumerate(counts):
+        axis.text(j, i, str(value), ha="center", va="center", color="white" if value > counts.max() / 2 else "black")
+    axis.set_xticks(range(len(classes)), classes)
+    axis.set_yticks(range(len(classes)), classes)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mislabeled(images, y_true, y_pred, classes=CLASS_NAMES, n: int = 10):
+    """The first n test images the model got wrong."""
+    y_true = np.asarray(y_true).reshape(-1)
+    y_pred = np.asarray(y_pred).reshape(-1)
+    wrong = np.flatnonzero(y_true != y_pred)[:n]
+    if len(wrong) == 0:
+        print("No mislabeled images: every prediction is right.")
+        return None
+    return show_images(np.asarray(images)[wrong], y_true[wrong], y_pred[wrong], classes, n=len(wrong), columns=min(5, len(wrong)), title="Mislabeled test images")

@@ -1,0 +1,52 @@
+"""Shared fixtures: an isolated data folder, the synthetic photos, the real shared photos."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import setup
+
+SHARED_DATA = setup.PROJECT_ROOT.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "shared_data" in item.keywords and not SHARED_DATA.is_dir():
+            item.add_marker(pytest.mark.skip(reason=f"real photos not present at {SHARED_DATA}"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real photos not present at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def project_dirs(tmp_path, monkeypatch) -> Path:
+    """Point data/, images/ and results at a temporary folder for one test."""
+    monkeypatch.setattr(setup, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(setup, "IMAGES_DIR", tmp_path / "images")
+    monkeypatch.setattr(setup, "RESULTS_DIR", tmp_path / "data" / "results")
+    monkeypatch.setattr(setup, "MODELS_DIR", tmp_path / "data" / "models")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def synthetic_pets(tmp_path_factory):
+    """A synthetic PetImages folder (+ zip) with every kind of bad file planted; read-only by convention."""
+    from helpers.synthetic import make_synthetic_pets
+
+    return make_synthetic_pets(tmp_path_factory.mktemp("pets"), n_per_class=40, make_zip=True)
+
+
+def run_in_fresh_python(code: str, timeout: int = 600, env: dict | None = None):
+    """Run code in a new interpreter (TensorFlow and torch may not share a process)."""
+    import os
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    assert result.returncode == 0, f"exit {result.returncode}\nSTDOUT:\n{result.stdout[-3000:]}\nSTDERR:\n{result.stderr[-5000:]}"
+    return result
