@@ -16,9 +16,14 @@ def _plt():
 
 
 def save_fig(notebook: str, name: str, fig=None, dpi: int = 100) -> Path:
-    """Save the current (or given) figure as images/<notebook-stem>/<name>.png."""
+    """Save the current (or given) figure as images/<notebook-stem>/<name>.png.
+
+    In quick mode the figure goes to data/images-quick/ instead: the committed figures
+    in images/ show real runs, and synthetic quick-mode pictures must not replace them.
+    """
     stem = Path(notebook).name.removesuffix(".ipynb")
-    path = setup.IMAGES_DIR / stem / f"{name}.png"
+    folder = setup.DATA_DIR / "images-quick" if setup.QUICK else setup.IMAGES_DIR
+    path = folder / stem / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     (fig or _plt().gcf()).savefig(path, dpi=dpi, bbox_inches="tight")
     return path
