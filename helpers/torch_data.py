@@ -1,0 +1,93 @@
+"""PyTorch loaders over the cleaned photos, for the PyTorch notebooks (07, 09).
+
+Model-agnostic: the transforms come from the notebook, where they are taught. Import
+this module only where torch is the notebook's framework (never beside TensorFlow).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from helpers.layout import CLASS_NAMES
+from helpers.splits import SPLITS
+
+
+def default_num_workers() -> int:
+    """DataLoader worker processes that are safe when the loader is started from a notebook.
+
+    Linux starts workers with `fork`: they inherit the notebook's objects, so anything
+    works and they start fast. Windows and macOS start workers with `spawn`: fresh
+    interpreters that must import and unpickle the dataset and transforms; a class or
+    lambda defined in a notebook cell cannot be imported by them, and the loader then
+    fails (or hangs) in its first batch. So: 0 workers (load in the notebook's own
+    process) unless the start method is fork; with fork, one core stays free for the model.
+    """
+    if multiprocessing.get_start_method() != "fork":
+        return 0
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+class FastJpegLoader:
+    """Open a photo as RGB, letting libjpeg decode it at a reduced scale (PIL draft mode).
+
+    A 500x375 photo that will be cropped to 128 pixels does not need decoding at full
+    size: draft mode asks the decoder for a power-of-two reduction that is still at least
+    `min_side` pixels on its shorter side, which makes loading several times faster.
+    A class (not a closure) so worker processes can pickle it.
+    """
+
+    def __init__(self, min_side: int):
+        self.min_side = int(min_side)
+
+    def __call__(self, path):
+        from PIL import Image
+
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                scale = min(image.size) / self.min_side
+                image.draft("RGB", (round(image.size[0] / scale), round(image.size[1] / scale)))
+            return image.convert("RGB")
+
+
+def image_folders(dataset, train_transform, eval_transform, loader=None) -> dict:
+    """torchvision ImageFolder datasets for 'train' (train_transform), 'val' and 'test' (eval_transform).
+
+    `dataset` is a helpers.data.CleanDataset: every file in its tree decodes as an RGB
+    JPEG, so ImageFolder never meets an unreadable file.
+    """
+    from torchvision.datasets import ImageFolder
+
+    folders = {}
+    for split in SPLITS:
+        transform = train_transform if split == "train" else eval_transform
+        kwargs = {"loader": loader} if loader is not None else {}
+        folder = ImageFolder(str(dataset.split_dir(split)), transform=transform, **kwargs)
+        if tuple(folder.classes) != CLASS_NAMES:
+            raise ValueError(f"{dataset.split_dir(split)} has class folders {folder.classes}; expected {list(CLASS_NAMES)} (label 0 = cat, 1 = dog).")
+        folders[split] = folder
+    return folders
+
+
+def make_loaders(dataset, train_transform, eval_transform, batch_size: int, num_workers: int | None = None, train_sampler=None, eval_sampler=None, loader=None) -> dict:
+    """DataLoaders for 'train' (shuffled), 'val' and 'test' (in a fixed order).
+
+    num_workers=None picks `default_num_workers()`. Samplers are for DistributedDataParallel
+    (a DistributedSampler per split); given one, the train loader leaves shuffling to it.
+    `eval_sampler` is a function split -> sampler (one per dataset).
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    num_workers = default_num_workers() if num_workers is None else num_workers
+    common = {
+        "batch_size": batch_size,
+        "num_workers": num_workers,
+        "persistent_workers": num_workers > 0,  # don't restart the workers every epoch
+        "pin_memory": torch.cuda.is_available(),  # faster host-to-GPU copies
+    }
+    folders = image_folders(dataset, train_transform, eval_transform, loader=loader)
+    loaders = {"train": DataLoader(folders["train"], shuffle=train_sampler is None, sampler=train_sampler, **common)}
+    for split in ("val", "test"):
+        sampler = eval_sampler(folders[split]) if eval_sampler else None
+        loaders[split] = DataLoader(folders[split], shuffle=False, sampler=sampler, **common)
+    return loaders
