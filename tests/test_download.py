@@ -1,0 +1,305 @@
+"""helpers.download against a local HTTP server serving the synthetic PetImages zip."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import socket
+import stat
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from helpers import download
+from helpers.download import (
+    DownloadError,
+    HashMismatchError,
+    NoNetworkError,
+    UnsafeArchiveError,
+    download_petimages,
+    file_sha256,
+    safe_extract,
+)
+from helpers.layout import find_labelled_files
+
+# the synthetic zip holds 40 photos + planted bad files per class (46 cats, 44 dogs)
+CHECKS = dict(expected_per_class=45, tolerance=0.1, progress=False)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: dict = {}
+    requests: list = []
+
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+    def do_GET(self):
+        type(self).requests.append(self.path)
+        route = self.routes.get(self.path)
+        if route is None:
+            self.send_error(404)
+            return
+        body, mode = route(self.requests.count(self.path))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        if mode != "no-length":
+            self.send_header("Content-Length", str(len(body)))  # the full size, even when we stop early
+        self.end_headers()
+        self.wfile.write(body if mode == "full" else body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+
+@pytest.fixture
+def server(synthetic_pets):
+    """A local server; routes map a path to f(nth request) -> (bytes, 'full' | 'cut' | 'no-length')."""
+    good = synthetic_pets.zip_path.read_bytes()
+    handler = type("Handler", (_Handler,), {"routes": {}, "requests": []})
+    handler.routes.update({
+        "/pets.zip": lambda n: (good, "full"),
+        "/cut.zip": lambda n: (good, "cut"),  # Content-Length sent, connection closed halfway
+        "/cut-once.zip": lambda n: (good, "cut" if n == 1 else "full"),
+        "/no-length-cut.zip": lambda n: (good, "no-length"),  # the client cannot tell it is short
+    })
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    handler.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    handler.good = good
+    yield handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_good_download_records_sha256_and_unpacks(server, tmp_path, synthetic_pets):
+    folder = download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)
+
+    zip_path = tmp_path / "downloads" / "pets.zip"
+    assert folder == tmp_path / "petimages"
+    assert file_sha256(zip_path) == file_sha256(synthetic_pets.zip_path)
+    assert (tmp_path / "downloads" / "pets.zip.sha256").read_text().split()[0] == file_sha256(zip_path)
+    names = {f.relative for f in find_labelled_files(folder)}
+    assert "PetImages/Cat/0.jpg" in names and "PetImages/Dog/39.jpg" in names
+    assert (folder / "PetImages" / "Cat" / "0.jpg").read_bytes() == (synthetic_pets.images_dir / "Cat" / "0.jpg").read_bytes()
+
+
+def test_reuse_needs_no_server_and_is_verified_against_the_record(server, tmp_path):
+    url = server.base + "/pets.zip"
+    download_petimages(tmp_path, url=url, **CHECKS)
+    assert download_petimages(tmp_path, url=url, **CHECKS) == tmp_path / "petimages"
+    assert server.requests == ["/pets.zip"]  # reused, not fetched again
+
+    # the zip changes on disk after its hash was recorded: it is not trusted but fetched afresh
+    zip_path = tmp_path / "downloads" / "pets.zip"
+    zip_path.write_bytes(zip_path.read_bytes()[:-10] + b"tampered!!")
+    (tmp_path / "petimages" / ".complete").unlink()
+    download_petimages(tmp_path, url=url, **CHECKS)
+    assert server.requests == ["/pets.zip", "/pets.zip"]
+    assert zip_path.read_bytes() == server.good
+
+
+def test_server_file_changed_since_the_recorded_hash_is_refused(server, tmp_path):
+    download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)
+    record = tmp_path / "downloads" / "pets.zip.sha256"
+    record.write_text("0" * 64 + "  pets.zip\n")  # as if the first download had been another file
+    (tmp_path / "petimages" / ".complete").unlink()
+
+    with pytest.raises(HashMismatchError, match="delete .*pets.zip.sha256"):
+        download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)
+    assert _leftovers(tmp_path / "downloads") == ["pets.zip.sha256"]
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_wrong_pinned_hash_is_a_clear_error_and_keeps_no_file(server, tmp_path, monkeypatch, how):
+    wrong = "ab" * 32
+    kwargs = dict(CHECKS)
+    if how == "argument":
+        kwargs["sha256"] = wrong
+    else:
+        monkeypatch.setenv(download.SHA256_ENV, wrong)
+
+    with pytest.raises(HashMismatchError, match=f"does not match the sha256 {wrong}.*nothing was kept"):
+        download_petimages(tmp_path, url=server.base + "/pets.zip", **kwargs)
+    assert _leftovers(tmp_path / "downloads") == []
+    assert not (tmp_path / "petimages").exists()
+    assert server.requests == ["/pets.zip"]  # a wrong pin is not retried
+
+
+def test_right_pinned_hash_is_accepted(server, tmp_path):
+    right = hashlib.sha256(server.good).hexdigest()
+    folder = download_petimages(tmp_path, url=server.base + "/pets.zip", sha256=right.upper(), **CHECKS)
+    assert (folder / ".complete").read_text().strip() == right
+
+
+def test_interrupted_transfer_is_fetched_again_cleanly(server, tmp_path):
+    folder = download_petimages(tmp_path, url=server.base + "/cut-once.zip", **CHECKS)
+    assert server.requests == ["/cut-once.zip", "/cut-once.zip"]
+    assert (tmp_path / "downloads" / "cut-once.zip").read_bytes() == server.good
+    assert (folder / ".complete").exists()
+
+
+def test_transfer_that_always_breaks_leaves_no_partial_file(server, tmp_path):
+    with pytest.raises(DownloadError, match="2 attempts"):
+        download_petimages(tmp_path, url=server.base + "/cut.zip", **CHECKS)
+    assert _leftovers(tmp_path / "downloads") == []  # neither the zip nor pooch's temporary file
+    assert not (tmp_path / "petimages").exists()
+
+
+def test_short_file_without_content_length_is_caught_by_the_zip_check(server, tmp_path):
+    with pytest.raises(DownloadError, match="not a readable zip"):
+        download_petimages(tmp_path, url=server.base + "/no-length-cut.zip", **CHECKS)
+    assert _leftovers(tmp_path / "downloads") == []
+
+
+def test_unreachable_server_names_the_remedies(tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(NoNetworkError) as raised:
+        download_petimages(tmp_path, url=f"http://127.0.0.1:{port}/pets.zip", **CHECKS)
+    message = str(raised.value)
+    assert "CATSDOGS_IMAGES" in message and "download_kaggle" in message
+    assert str(tmp_path / "downloads" / "pets.zip") in message  # where to put a zip downloaded by hand
+    assert _leftovers(tmp_path / "downloads") == []
+
+
+def test_zip_put_there_by_hand_is_checked_and_used(tmp_path, synthetic_pets):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "pets.zip").write_bytes(synthetic_pets.zip_path.read_bytes())
+    folder = download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", **CHECKS)  # never contacted
+    assert (folder / "PetImages" / "Dog").is_dir()
+    assert (downloads / "pets.zip.sha256").exists()
+
+
+def _zip_bytes(entries) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for entry in entries:
+            if isinstance(entry, zipfile.ZipInfo):
+                archive.writestr(entry, "target")
+            else:
+                archive.writestr(entry, "content")
+    return buffer.getvalue()
+
+
+def _symlink_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@pytest.mark.parametrize("bad_entry, reason", [
+    ("../escape.txt", "'..'"),
+    ("PetImages/Cat/../../../escape.txt", "'..'"),
+    ("/tmp/absolute.txt", "absolute path"),
+    ("C:\\windows\\escape.txt", "absolute path"),
+    (_symlink_entry("PetImages/Cat/link.jpg"), "symbolic link"),
+])
+def test_safe_extract_refuses_escaping_entries_and_links(tmp_path, bad_entry, reason):
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(_zip_bytes(["PetImages/Cat/1.jpg", bad_entry]))
+    target = tmp_path / "out"
+    with pytest.raises(UnsafeArchiveError, match=reason):
+        safe_extract(archive, target, progress=False)
+    assert not target.exists()  # checked before anything was written
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_download_with_zip_slip_entry_is_refused(server, tmp_path, synthetic_pets):
+    evil = io.BytesIO(server.good)
+    with zipfile.ZipFile(evil, "a") as archive:
+        archive.writestr("../../escape.txt", "gotcha")
+    server.routes["/evil.zip"] = lambda n: (evil.getvalue(), "full")
+    with pytest.raises(UnsafeArchiveError, match="escape.txt"):
+        download_petimages(tmp_path / "data", url=server.base + "/evil.zip", **CHECKS)
+    assert not list(tmp_path.rglob("escape.txt"))
+    assert not (tmp_path / "data" / "petimages").exists()
+
+
+def test_crc_damage_is_refused_and_the_file_deleted(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for folder in ("Cat", "Dog"):
+            for index in range(45):
+                archive.writestr(f"PetImages/{folder}/{index}.jpg", f"photo {folder} {index} " * 20)
+    data = bytearray(buffer.getvalue())
+    position = data.index(b"photo Cat 3 ")
+    data[position] ^= 0xFF  # one flipped byte inside a stored entry: only the CRC shows it
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "pets.zip").write_bytes(bytes(data))
+
+    with pytest.raises(DownloadError, match="CRC"):
+        download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", attempts=1, **CHECKS)
+    assert _leftovers(downloads) == []
+
+
+def test_zip_that_is_not_petimages_is_refused(tmp_path):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "pets.zip").write_bytes(_zip_bytes(["photos/a.jpg", "photos/b.jpg"]))
+    with pytest.raises(DownloadError, match="does not look like the PetImages zip"):
+        download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", attempts=1, **CHECKS)
+    assert _leftovers(downloads) == []
+
+
+# --- Kaggle -----------------------------------------------------------------------------
+
+@pytest.fixture
+def no_kaggle_credentials(tmp_path, monkeypatch):
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "empty-kaggle-config"))
+
+
+def test_kaggle_without_credentials_says_how_to_get_them(no_kaggle_credentials, tmp_path):
+    with pytest.raises(DownloadError, match="kaggle.json") as raised:
+        download.download_kaggle(tmp_path / "kaggle")
+    assert "Create New Token" in str(raised.value) and "rules" in str(raised.value)
+
+
+def test_kaggle_credentials_from_the_environment_are_never_shown(no_kaggle_credentials, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "s3cret-key-value")
+
+    class RefusingApi:
+        def competition_download_files(self, competition, path, quiet):
+            raise PermissionError("403 Forbidden")
+
+    monkeypatch.setattr(download, "_kaggle_api", lambda: RefusingApi())
+    with pytest.raises(DownloadError, match="Accept the rules") as raised:
+        download.download_kaggle(tmp_path / "kaggle")
+    shown = str(raised.value) + capsys.readouterr().out
+    assert "s3cret-key-value" not in shown
+    assert download._kaggle_credentials_present()
+
+
+def test_kaggle_competition_zip_becomes_the_flat_train_layout(no_kaggle_credentials, tmp_path, monkeypatch):
+    train = io.BytesIO()
+    with zipfile.ZipFile(train, "w") as archive:
+        for index in range(3):
+            archive.writestr(f"train/cat.{index}.jpg", "cat")
+            archive.writestr(f"train/dog.{index}.jpg", "dog")
+
+    class FakeApi:
+        def competition_download_files(self, competition, path, quiet):
+            with zipfile.ZipFile(Path(path) / f"{competition}.zip", "w") as outer:
+                outer.writestr("train.zip", train.getvalue())
+                outer.writestr("test1.zip", b"not needed")
+                outer.writestr("sampleSubmission.csv", "id,label\n")
+
+    monkeypatch.setattr(download, "_kaggle_api", lambda: FakeApi())
+    folder = download.download_kaggle(tmp_path / "kaggle", progress=False)
+    files = find_labelled_files(folder)
+    assert sorted(f.relative for f in files) == sorted(f"train/{c}.{i}.jpg" for c in ("cat", "dog") for i in range(3))
+    assert [f.label for f in files if f.relative.startswith("train/dog")] == [1, 1, 1]
+    assert not (folder / "competition.partial").exists()
+    monkeypatch.setattr(download, "_kaggle_api", lambda: pytest.fail("a finished download is reused"))
+    assert download.download_kaggle(tmp_path / "kaggle") == folder
