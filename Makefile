@@ -38,3 +38,20 @@ test-notebooks: install
 
 results: install
 	$(PY) -m helpers.results
+
+# Run the series (or ONLY="05 07") in order, one kernel per notebook, outputs in data/series/:
+#   make series IMAGES=~/photos EPOCHS=3 ONLY="05 07" QUICK=1
+# Every other UPPER_CASE variable on the command line becomes a papermill override (-p NAME VALUE)
+# for the notebooks whose parameters cell has that name.
+SERIES_OPTIONS := IMAGES ONLY QUICK TIMEOUT PYTHON VENV PY PYTEST SHELL
+SERIES_OVERRIDES = $(strip $(foreach v,$(filter-out $(SERIES_OPTIONS),$(.VARIABLES)),$(if $(filter command line,$(origin $(v))),-p $(v) '$($(v))')))
+series: install
+	$(PY) tools/run_series.py $(if $(IMAGES),--images '$(IMAGES)') $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(SERIES_OVERRIDES)
+
+# Every benchmarks/bench_*.py in a process of its own, then one Markdown table (data/benchmarks/*.json).
+benchmarks: install
+	$(PY) benchmarks/run_all.py
+
+# Rewrite the Colab badges, navigation, install lines and metadata from helpers.setup.REPO_URL.
+badges: install
+	$(PY) tools/notebooks_meta.py

@@ -1,0 +1,126 @@
+"""tools/run_series.py on a tiny series of three notebooks, the middle one failing."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from helpers import setup
+
+SCRIPT = setup.PROJECT_ROOT / "tools" / "run_series.py"
+spec = importlib.util.spec_from_file_location("run_series", SCRIPT)
+run_series = sys.modules.setdefault("run_series", importlib.util.module_from_spec(spec))
+spec.loader.exec_module(run_series)
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# Each tiny notebook reports what its kernel saw: the parameters and the environment.
+REPORT = """
+import json, os
+from pathlib import Path
+seen = {{"EPOCHS": globals().get("EPOCHS"), "images": os.environ.get("CATSDOGS_IMAGES"),
+        "quick": os.environ.get("CATSDOGS_QUICK"), "cwd": os.getcwd()}}
+Path(os.environ["CATSDOGS_ROOT"], "{stem}.seen.json").write_text(json.dumps(seen))
+"""
+
+
+def tiny_notebook(path, parameters: str, *cells: str):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def tiny_series(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    tiny_notebook(notebooks / "01_alpha.ipynb", "EPOCHS = 1\nBATCH_SIZE = 4", REPORT.format(stem="01_alpha"),
+                  "from helpers.results import record_results\n"
+                  "record_results('01_alpha', dict(dataset='tiny', n_train=2, n_val=1, n_test=1, train_accuracy=0.75, test_accuracy=0.5))")
+    tiny_notebook(notebooks / "02_broken.ipynb", "EPOCHS = 2\nLEARNING_RATE = 0.1", "x = 1",
+                  "raise ValueError('planted failure')", "open('never', 'w').write('ran past the failure')")
+    tiny_notebook(notebooks / "03_gamma.ipynb", "BATCH_SIZE = 2", REPORT.format(stem="03_gamma"))
+    (tmp_path / "photos").mkdir()
+    return tmp_path
+
+
+def run_script(root, *args):
+    env = {**os.environ, "CATSDOGS_ROOT": str(root)}
+    env.pop("CATSDOGS_QUICK", None)
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_failure_named_with_its_cell_others_run_overrides_only_where_defined(tiny_series):
+    root = tiny_series
+    result = run_script(root, "--images", str(root / "photos"), "-p", "EPOCHS", "3", "--quick")
+    assert result.returncode == 1, result.stdout + result.stderr
+
+    # 02 failed at its raise, the third cell of the notebook as committed (parameters, `x = 1`, raise),
+    # though the executed copy has papermill's injected cell before it.
+    failed_line = next(line for line in result.stdout.splitlines() if "02_broken" in line and "FAILED" in line)
+    assert "cell 3 of 02_broken.ipynb" in failed_line and "ValueError: planted failure" in failed_line
+    assert "raise ValueError" in failed_line
+    assert "1 of 3 notebooks failed: 02_broken" in result.stderr
+    assert not (root / "notebooks" / "never").exists()
+
+    alpha = json.loads((root / "01_alpha.seen.json").read_text())
+    gamma = json.loads((root / "03_gamma.seen.json").read_text())  # ran after the failure
+    assert alpha["EPOCHS"] == 3                     # overridden where the parameters cell has EPOCHS
+    assert gamma["EPOCHS"] is None                  # and not injected where it has not
+    assert alpha["images"] == gamma["images"] == str((root / "photos").resolve())
+    assert alpha["quick"] == "1"
+    assert alpha["cwd"] == str(root / "notebooks")
+
+    executed = nbformat.read(root / "data" / "series" / "01_alpha.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    gamma_executed = nbformat.read(root / "data" / "series" / "03_gamma.ipynb", as_version=4)
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in gamma_executed.cells)
+    assert (root / "data" / "series" / "02_broken.ipynb").exists()  # kept for reading the traceback
+
+    # The results table comes last, with the row 01 recorded.
+    results = result.stdout.split("## Results")[1]
+    assert "| 01_alpha | True | tiny | 2 | 1 | 1 | 0.750 |" in results
+
+
+def test_only_runs_the_chosen_notebooks_in_order(tiny_series):
+    result = run_script(tiny_series, "--only", "03", "01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    started = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("▶")]
+    assert started == ["01_alpha", "03_gamma"]
+    assert json.loads((tiny_series / "01_alpha.seen.json").read_text())["EPOCHS"] == 1
+
+
+def test_an_override_no_notebook_has_is_refused_before_running(tiny_series):
+    result = run_script(tiny_series, "-p", "EPOCH", "3")
+    assert result.returncode != 0
+    assert "EPOCH" in result.stderr and "EPOCHS" in result.stderr
+    assert not (tiny_series / "data" / "series").exists()
+
+
+def test_clear_errors_for_user_mistakes(tiny_series):
+    missing = run_script(tiny_series, "--images", str(tiny_series / "no-such-folder"))
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
+    lower = run_script(tiny_series, "-p", "epochs", "3")
+    assert lower.returncode == 2 and "UPPER_CASE" in lower.stderr
+    unknown = run_script(tiny_series, "--only", "42")
+    assert unknown.returncode != 0 and "no such notebook" in unknown.stderr
+
+
+def test_parameter_values_are_python_literals_or_strings():
+    assert run_series.parse_value("3") == 3
+    assert run_series.parse_value("1e-3") == 0.001
+    assert run_series.parse_value("True") is True
+    assert run_series.parse_value("[64, 64]") == [64, 64]
+    assert run_series.parse_value("/path/to/weights.h5") == "/path/to/weights.h5"
+
+
+def test_parameters_of_reads_names_assigned_in_the_tagged_cell_only(tmp_path):
+    path = tmp_path / "01_x.ipynb"
+    tiny_notebook(path, "EPOCHS = 5\nIMAGE_SIZE, BATCH_SIZE = 64, 32\nif QUICK:\n    EPOCHS = 1", "OTHER = 2")
+    assert run_series.parameters_of(path) == {"EPOCHS", "IMAGE_SIZE", "BATCH_SIZE"}
