@@ -1,0 +1,76 @@
+"""requirements.txt and environment.yml describe one environment, and this one matches it."""
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+from helpers import setup
+
+ROOT = setup.PROJECT_ROOT
+
+
+def requirement_lines() -> list[str]:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def pins(specs) -> dict[str, str]:
+    """{'numpy': '~=2.3', ...} with names normalised as pip does."""
+    result = {}
+    for spec in specs:
+        requirement = Requirement(spec.split("#")[0].strip())
+        name = requirement.name.lower().replace("_", "-")
+        assert name not in result, f"{name} listed twice"
+        result[name] = str(requirement.specifier)
+    return result
+
+
+def conda_environment() -> tuple[list[str], list[str]]:
+    """(conda specs without python and pip, pip specs) from environment.yml."""
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda, pip = [], []
+    for item in environment["dependencies"]:
+        if isinstance(item, dict):
+            pip += item["pip"]
+        elif item.split("=")[0] not in ("python", "pip"):
+            conda.append(item)
+    return conda, pip
+
+
+def test_every_requirement_is_pinned_compatibly_and_says_who_needs_it():
+    lines = requirement_lines()
+    assert lines
+    for line in lines:
+        spec, _, comment = line.partition("#")
+        assert "~=" in spec and len(Requirement(spec.strip()).specifier) == 1, f"pin with ~= only: {line!r}"
+        assert comment.strip(), f"say which notebook needs it: {line!r}"
+
+
+def test_environment_yml_lists_the_same_packages_and_pins():
+    conda, pip = conda_environment()
+    assert pins(conda + pip) == pins(requirement_lines())
+    assert not set(pins(conda)) & set(pins(pip)), "a package is in both the conda and the pip list"
+
+
+def test_environment_yml_has_python_and_pip():
+    dependencies = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    plain = [d for d in dependencies if isinstance(d, str)]
+    assert "pip" in plain
+    assert any(d.startswith("python=3.") for d in plain)
+
+
+def test_this_environment_satisfies_requirements():
+    unmet = []
+    for name, specifier in pins(requirement_lines()).items():
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            unmet.append(f"{name} not installed")
+            continue
+        if not Requirement(f"{name}{specifier}").specifier.contains(version):
+            unmet.append(f"{name} {version} does not satisfy {specifier}")
+    if unmet:
+        pytest.fail("run `make install`: " + "; ".join(unmet))
