@@ -1,0 +1,112 @@
+"""helpers.weights for notebook 08 (Keras): local weights files, each model's own preprocessing, the offline error."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import run_in_fresh_python
+
+pytestmark = pytest.mark.tensorflow
+
+keras = pytest.importorskip("keras")
+from helpers import weights  # noqa: E402
+
+
+def _random_base(name: str, size: int, seed: int):
+    keras.utils.set_random_seed(seed)
+    return weights.keras_base(name, weights=None, input_size=size)
+
+
+def _assert_same_weights(expected, actual):
+    assert len(expected.weights) == len(actual.weights)
+    for want, got in zip(expected.weights, actual.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), err_msg=want.path)
+
+
+def test_a_saved_weights_file_is_restored_exactly(tmp_path):
+    saved = _random_base("ResNet50", 32, seed=1)
+    path = tmp_path / "resnet50_catsdogs.weights.h5"
+    saved.save_weights(path)
+    other = _random_base("ResNet50", 32, seed=2)
+    assert any(not np.array_equal(a, b) for a, b in zip(saved.get_weights(), other.get_weights()))  # else the check below proves nothing
+
+    loaded = weights.keras_base("ResNet50", weights="imagenet", weights_file=path, input_size=32)
+
+    _assert_same_weights(saved, loaded)
+
+
+def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch):
+    """The real ImageNet files are legacy HDF5 weights files: one is found under its download name."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    saved = _random_base("VGG16", 32, seed=3)
+    with h5py.File(tmp_path / weights.KERAS_WEIGHTS["VGG16"].filename, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, saved)
+    monkeypatch.setenv(weights.WEIGHTS_DIR_ENV, str(tmp_path))
+
+    loaded = weights.keras_base("VGG16", input_size=32)
+
+    _assert_same_weights(saved, loaded)
+
+
+def test_a_missing_weights_file_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        weights.keras_base("VGG16", weights_file=tmp_path / "nowhere.h5", input_size=32)
+
+
+def test_weights_none_builds_a_random_base_of_the_requested_size():
+    base = weights.keras_base("InceptionV3", weights=None, input_size=75)
+    assert base.input_shape == (None, 75, 75, 3)
+    assert base.output_shape[-1] == 2048
+
+
+@pytest.mark.parametrize("name", ["VGG16", "ResNet50"])
+def test_caffe_models_get_bgr_minus_the_imagenet_mean(name):
+    pixel = np.array([[[[10.0, 20.0, 30.0]]]], dtype="float32")  # R, G, B
+    out = weights.keras_preprocess_input(name)(pixel.copy())
+    # channels swapped to B, G, R, then the ImageNet mean (B 103.939, G 116.779, R 123.68) subtracted; no scaling
+    np.testing.assert_allclose(out.ravel(), [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-5)
+
+
+def test_inception_v3_gets_minus_one_to_one():
+    pixels = np.array([[[[0.0, 127.5, 255.0]]]], dtype="float32")
+    np.testing.assert_allclose(weights.keras_preprocess_input("InceptionV3")(pixels.copy()).ravel(), [-1.0, 0.0, 1.0], atol=1e-6)
+
+
+def test_input_sizes_and_download_addresses_match_keras_applications():
+    from keras.src.applications import inception_v3, resnet, vgg16
+
+    assert weights.KERAS_WEIGHTS["VGG16"].url == vgg16.WEIGHTS_PATH_NO_TOP
+    assert weights.KERAS_WEIGHTS["InceptionV3"].url == inception_v3.WEIGHTS_PATH_NO_TOP
+    assert weights.KERAS_WEIGHTS["ResNet50"].url == resnet.BASE_WEIGHTS_PATH + weights.KERAS_WEIGHTS["ResNet50"].filename
+    assert weights.KERAS_WEIGHTS["ResNet50"].md5 == resnet.WEIGHTS_HASHES["resnet50"][1]
+    assert {name: spec.input_size for name, spec in weights.KERAS_WEIGHTS.items()} == {"VGG16": 224, "ResNet50": 224, "InceptionV3": 299}
+
+
+def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
+    # A fresh interpreter: KERAS_HOME is read when keras is imported. The proxy on a closed
+    # local port makes the download fail at once, on machines with internet access too.
+    code = textwrap.dedent(
+        """
+        from helpers import weights
+        try:
+            weights.keras_base("VGG16", input_size=32)
+        except weights.WeightsUnavailableError as error:
+            print("MESSAGE:", error)
+        else:
+            raise SystemExit("no error raised")
+        """
+    )
+    dead_proxy = "http://127.0.0.1:9"
+    env = {"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": dead_proxy, "https_proxy": dead_proxy,
+           "HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy, "NO_PROXY": "", "no_proxy": ""}
+    result = run_in_fresh_python(code, timeout=180, env={**env, weights.WEIGHTS_DIR_ENV: str(tmp_path / "empty")})
+    message = result.stdout.split("MESSAGE:", 1)[1]
+    spec = weights.KERAS_WEIGHTS["VGG16"]
+    assert "Connect this machine to the internet" in message
+    assert spec.url in message and spec.filename in message
+    assert weights.WEIGHTS_DIR_ENV in message and "WEIGHTS_FILES" in message
+    assert not (tmp_path / "keras" / "models" / spec.filename).exists()  # no partial download left behind

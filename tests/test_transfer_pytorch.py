@@ -1,0 +1,107 @@
+"""helpers.weights for notebook 09 (torchvision): local weights files, each model's own transforms, the offline error."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import run_in_fresh_python
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+from helpers import weights  # noqa: E402
+
+
+def _random_state_dict(name: str, seed: int) -> dict:
+    torch.manual_seed(seed)
+    return weights.torch_model(name, weights=None).state_dict()
+
+
+def _assert_same_tensors(expected: dict, actual: dict):
+    assert expected.keys() == actual.keys()
+    for key, tensor in expected.items():
+        assert torch.equal(actual[key], tensor), key
+
+
+def test_a_saved_state_dict_is_restored_exactly(tmp_path):
+    saved = _random_state_dict("resnet50", seed=1)
+    path = tmp_path / "my_resnet50.pth"
+    torch.save(saved, path)
+    other = _random_state_dict("resnet50", seed=2)
+    assert not torch.equal(saved["conv1.weight"], other["conv1.weight"])  # else the check below proves nothing
+
+    model = weights.torch_model("resnet50", weights_file=path)
+
+    _assert_same_tensors(saved, model.state_dict())
+
+
+def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch):
+    """torchvision's Inception v3 file (with its auxiliary classifier) under its download name."""
+    saved = _random_state_dict("inception_v3", seed=3)
+    filename = weights.torch_weights("inception_v3").url.rsplit("/", 1)[1]
+    torch.save(saved, tmp_path / filename)
+    monkeypatch.setenv(weights.WEIGHTS_DIR_ENV, str(tmp_path))
+
+    model = weights.torch_model("inception_v3")
+
+    _assert_same_tensors(saved, model.state_dict())
+    assert model.transform_input  # the weights came from Google's model, which expects [-1, 1] inputs
+
+
+def test_a_missing_weights_file_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        weights.torch_model("resnet50", weights_file=tmp_path / "nowhere.pth")
+
+
+def test_unknown_model_names_are_refused():
+    with pytest.raises(ValueError, match="vgg16"):
+        weights.torch_weights("resnet18x")
+
+
+@pytest.mark.parametrize(
+    "name, resize, crop",
+    [("vgg16", 256, 224), ("resnet50", 232, 224), ("inception_v3", 342, 299)],
+)
+def test_each_model_gets_its_own_transforms(name, resize, crop):
+    from PIL import Image
+
+    transform = weights.torch_transforms(name)
+    assert (transform.resize_size, transform.crop_size) == ([resize], [crop])
+    pixel = (10, 128, 250)
+    out = transform(Image.new("RGB", (400, 300), pixel))
+    assert tuple(out.shape) == (3, crop, crop)
+    # to [0, 1], then the ImageNet mean and standard deviation per RGB channel
+    expected = (np.array(pixel) / 255 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    np.testing.assert_allclose(out.mean(dim=(1, 2)).numpy(), expected, atol=1e-4)
+
+
+def test_quick_mode_crops_keep_the_models_margin():
+    small = weights.torch_transforms("inception_v3", crop_size=75)
+    assert small.crop_size == [75] and small.resize_size == [round(75 * 342 / 299)]
+
+
+def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
+    # The proxy on a closed local port makes the download fail at once, on machines with internet access too.
+    code = textwrap.dedent(
+        """
+        from helpers import weights
+        try:
+            weights.torch_model("resnet50")
+        except weights.WeightsUnavailableError as error:
+            print("MESSAGE:", error)
+        else:
+            raise SystemExit("no error raised")
+        """
+    )
+    dead_proxy = "http://127.0.0.1:9"
+    env = {"TORCH_HOME": str(tmp_path / "torch"), "HTTPS_PROXY": dead_proxy, "https_proxy": dead_proxy,
+           "HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy, "NO_PROXY": "", "no_proxy": "",
+           weights.WEIGHTS_DIR_ENV: str(tmp_path / "empty")}
+    result = run_in_fresh_python(code, timeout=180, env=env)
+    message = result.stdout.split("MESSAGE:", 1)[1]
+    url = weights.torch_weights("resnet50").url
+    assert "Connect this machine to the internet" in message
+    assert url in message and url.rsplit("/", 1)[1] in message
+    assert weights.WEIGHTS_DIR_ENV in message and "WEIGHTS_FILES" in message
+    assert not list((tmp_path / "torch").rglob("*.pth"))  # no partial download left behind
