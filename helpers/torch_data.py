@@ -68,12 +68,12 @@ def image_folders(dataset, train_transform, eval_transform, loader=None) -> dict
     return folders
 
 
-def make_loaders(dataset, train_transform, eval_transform, batch_size: int, num_workers: int | None = None, train_sampler=None, eval_sampler=None, loader=None) -> dict:
+def make_loaders(dataset, train_transform, eval_transform, batch_size: int, num_workers: int | None = None, sampler=None, loader=None) -> dict:
     """DataLoaders for 'train' (shuffled), 'val' and 'test' (in a fixed order).
 
-    num_workers=None picks `default_num_workers()`. Samplers are for DistributedDataParallel
-    (a DistributedSampler per split); given one, the train loader leaves shuffling to it.
-    `eval_sampler` is a function split -> sampler (one per dataset).
+    num_workers=None picks `default_num_workers()`. `sampler` is for DistributedDataParallel:
+    a function (image_folder, shuffle) -> sampler, e.g. a DistributedSampler per split;
+    the loaders then leave shuffling to it. `loader` opens one photo (ImageFolder's default: PIL).
     """
     import torch
     from torch.utils.data import DataLoader
@@ -85,9 +85,11 @@ def make_loaders(dataset, train_transform, eval_transform, batch_size: int, num_
         "persistent_workers": num_workers > 0,  # don't restart the workers every epoch
         "pin_memory": torch.cuda.is_available(),  # faster host-to-GPU copies
     }
-    folders = image_folders(dataset, train_transform, eval_transform, loader=loader)
-    loaders = {"train": DataLoader(folders["train"], shuffle=train_sampler is None, sampler=train_sampler, **common)}
-    for split in ("val", "test"):
-        sampler = eval_sampler(folders[split]) if eval_sampler else None
-        loaders[split] = DataLoader(folders[split], shuffle=False, sampler=sampler, **common)
+    loaders = {}
+    for split, folder in image_folders(dataset, train_transform, eval_transform, loader=loader).items():
+        shuffle = split == "train"
+        if sampler is None:
+            loaders[split] = DataLoader(folder, shuffle=shuffle, **common)
+        else:
+            loaders[split] = DataLoader(folder, sampler=sampler(folder, shuffle), **common)
     return loaders
