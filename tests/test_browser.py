@@ -61,7 +61,8 @@ def lab(tmp_path_factory):
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "CATSDOGS_QUICK": "1", "JUPYTER_CONFIG_DIR": str(root / ".config"),
+    # CATSDOGS_ROOT: the kernels' data/ and results go to the temporary folder, not the learner's.
+    env = {**os.environ, "CATSDOGS_QUICK": "1", "CATSDOGS_ROOT": str(root), "JUPYTER_CONFIG_DIR": str(root / ".config"),
            "JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "JUPYTER_DATA_DIR": str(root / ".data")}
     log = (root / "lab.log").open("w")
     server = subprocess.Popen(
