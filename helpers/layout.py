@@ -47,7 +47,9 @@ def _class_dirs(folder: Path) -> dict[int, Path] | None:
 
 
 def _files_under(folder: Path):
-    return sorted(path for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+    # Links to files count (a folder of links is a common way to reuse photos); rglob
+    # does not descend into linked folders, so a link loop cannot hang the scan.
+    return sorted(path for path in folder.rglob("*") if path.is_file())
 
 
 def find_labelled_files(root: str | Path) -> list[LabelledFile]:
@@ -63,14 +65,14 @@ def find_labelled_files(root: str | Path) -> list[LabelledFile]:
 
     classes = _class_dirs(base)
     if classes:  # layout 1
-        for label, folder in classes.items():
+        for label, folder in sorted(classes.items()):
             found += [LabelledFile(p, label, p.relative_to(root).as_posix()) for p in _files_under(folder)]
     else:
         splits = {_SPLIT_FOLDERS[name]: path for name, path in _subdirs(base).items() if name in _SPLIT_FOLDERS}
         split_classes = {split: _class_dirs(path) for split, path in splits.items()}
         if split_classes and all(split_classes.values()) and "train" in split_classes:  # layout 2
-            for split, classes in split_classes.items():
-                for label, folder in classes.items():
+            for split, classes in sorted(split_classes.items()):
+                for label, folder in sorted(classes.items()):
                     found += [LabelledFile(p, label, p.relative_to(root).as_posix(), split) for p in _files_under(folder)]
         elif "train" in splits:  # layout 3: Kaggle's flat train/cat.N.jpg
             for path in sorted(splits["train"].iterdir()):

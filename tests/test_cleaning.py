@@ -1,0 +1,90 @@
+"""helpers.cleaning (through helpers.data.clean_folder): every bad kind found, nothing changed."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from photo_files import sha256_of_tree, write_photo
+from PIL import Image
+
+from helpers.cleaning import ACTIONS, convert_to_rgb_jpeg, inspect_image, scan_files
+from helpers.data import clean_folder
+from helpers.synthetic import PLANTED_BAD_FILES
+
+
+@pytest.fixture
+def cleaned(project_dirs, synthetic_pets):
+    before = sha256_of_tree(synthetic_pets.root)
+    dataset = clean_folder(synthetic_pets.root, "pets", progress=False)
+    return dataset, before
+
+
+def test_every_planted_bad_file_is_reported_with_its_reason_and_action(cleaned, synthetic_pets):
+    dataset, _ = cleaned
+    rows = dataset.manifest.set_index("relative")
+    for relative, reason in synthetic_pets.planted.items():
+        row = rows.loc[f"PetImages/{relative}"]
+        assert (relative, row["reason"], row["action"]) == (relative, reason, ACTIONS[reason])
+        assert (row["tree_path"] == "") == (ACTIONS[reason] == "skip")
+    good = rows.drop(index=[f"PetImages/{r}" for r in synthetic_pets.planted])
+    assert set(good["reason"]) == {"ok"} and len(good) == 2 * synthetic_pets.n_per_class
+    assert set(PLANTED_BAD_FILES.values()) == set(ACTIONS) - {"ok"}  # the synthetic set plants every kind
+
+
+def test_report_counts_every_reason(cleaned, synthetic_pets):
+    report = cleaned[0].report
+    for reason, action in ACTIONS.items():
+        expected = 2 * synthetic_pets.n_per_class if reason == "ok" else list(synthetic_pets.planted.values()).count(reason)
+        assert report["reasons"][reason] == {"count": expected, "action": action}
+    assert report["skipped"] == 5 and report["converted"] == 5
+    assert report["usable"] == report["files"] - report["skipped"] == sum(s["total"] for s in report["splits"].values())
+
+
+def test_source_folder_is_never_changed(cleaned, synthetic_pets):
+    _, before = cleaned
+    assert sha256_of_tree(synthetic_pets.root) == before  # same files, same bytes: nothing added, changed or deleted
+
+
+def test_converted_copies_decode_as_rgb_and_links_point_at_originals(cleaned, synthetic_pets):
+    dataset, _ = cleaned
+    manifest = dataset.manifest
+    for row in manifest[manifest["action"] != "skip"].itertuples():
+        tree_file = dataset.folder / row.tree_path
+        with Image.open(tree_file) as image:
+            image.load()
+            assert (image.format, image.mode) == ("JPEG", "RGB")
+            if row.action == "convert":
+                assert (image.width, image.height) == (row.width, row.height)
+        if row.action == "use":
+            assert tree_file.resolve() == (synthetic_pets.root / row.relative).resolve()
+
+
+def test_jpeg_with_harmless_extra_bytes_is_kept(tmp_path):
+    """libjpeg only warns about "extraneous bytes before marker 0xd9": the picture is complete."""
+    data = write_photo(tmp_path / "good.jpg").read_bytes()
+    (tmp_path / "extra.jpg").write_bytes(data[:-2] + b"\x00" * 16 + b"\xff\xd9")
+    assert inspect_image(tmp_path / "extra.jpg")["reason"] == "ok"
+
+
+@pytest.mark.parametrize("mode, reason", [("RGBA", "wrong-format"), ("P", "wrong-format"), ("LA", "wrong-format")])
+def test_png_with_alpha_or_palette_is_converted(tmp_path, mode, reason):
+    Image.new(mode, (20, 10)).save(tmp_path / "x.jpg", "PNG")
+    assert inspect_image(tmp_path / "x.jpg")["reason"] == reason
+    convert_to_rgb_jpeg(tmp_path / "x.jpg", tmp_path / "y.jpg")
+    with Image.open(tmp_path / "y.jpg") as image:
+        assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (20, 10))
+
+
+def test_inspect_reports_size_format_and_hash(tmp_path):
+    path = write_photo(tmp_path / "a.jpg", size=(40, 30))
+    info = inspect_image(path)
+    assert (info["width"], info["height"], info["format"], info["mode"]) == (40, 30, "JPEG", "RGB")
+    import hashlib
+
+    assert info["sha1"] == hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def test_several_processes_give_the_same_answers(synthetic_pets):
+    paths = sorted(p for p in synthetic_pets.images_dir.rglob("*") if p.is_file()) * 3  # >= 200: the pool is used
+    assert len(paths) >= 200
+    assert scan_files(paths, processes=2, progress=False) == scan_files(paths, processes=1, progress=False)
