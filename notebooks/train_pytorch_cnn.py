@@ -81,6 +81,24 @@ class CatsDogsCNN(nn.Module):
         return self.head(self.features(images))
 
 
+def build_model(device, distributed: bool = False, compile: bool = False, **model_options) -> nn.Module:
+    """CatsDogsCNN on `device`, ready to train fast there.
+
+    On a GPU the weights are stored channels-last (NHWC), the layout tensor cores read
+    fastest. Under torchrun it is wrapped in DistributedDataParallel. torch.compile
+    (optional) turns the model into fused kernels: the first batches are slow while it
+    compiles (a C compiler must be installed), later ones faster.
+    """
+    model = CatsDogsCNN(**model_options).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    if distributed:
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if compile:
+        model = torch.compile(model)
+    return model
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain model inside a DistributedDataParallel and/or torch.compile wrapper."""
     model = getattr(model, "module", model)  # DistributedDataParallel
@@ -137,6 +155,41 @@ def predict(model, loader, device) -> tuple:
     return torch.cat(labels).numpy(), probabilities.argmax(1).numpy(), probabilities.numpy()
 
 
+def fit(model, loaders, device, epochs: int, learning_rate: float, checkpoint, amp: bool = False, progress: bool = True) -> dict:
+    """Train for `epochs` epochs with AdamW; after each, evaluate on 'val' and keep the best weights.
+
+    Returns the history: per epoch 'loss', 'accuracy', 'val_loss', 'val_accuracy' and
+    'seconds' since the start. Under DistributedDataParallel every process runs this same
+    loop on its shard of the photos and only rank 0 prints and writes the checkpoint.
+    """
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    is_rank_0 = not distributed or torch.distributed.get_rank() == 0
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
+    best, start = -1.0, time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        if hasattr(loaders["train"].sampler, "set_epoch"):
+            loaders["train"].sampler.set_epoch(epoch)  # DistributedSampler: a new shuffle every epoch
+        show = progress and is_rank_0
+        train = run_epoch(model, loaders["train"], device, optimizer, scaler, amp, f"epoch {epoch}/{epochs} train", show)
+        val = run_epoch(model, loaders["val"], device, amp=amp, description=f"epoch {epoch}/{epochs} val", progress=show)
+        for key in ("loss", "accuracy"):
+            history[key].append(train[key])
+            history[f"val_{key}"].append(val[key])
+        history["seconds"].append(time.perf_counter() - start)
+        if val["accuracy"] > best:  # every rank sees the same all-reduced accuracy, so they agree
+            best = val["accuracy"]
+            if is_rank_0:
+                save_checkpoint(model, checkpoint)
+        if is_rank_0:
+            print(f"epoch {epoch}/{epochs}: loss {train['loss']:.3f} acc {train['accuracy']:.3f} | "
+                  f"val loss {val['loss']:.3f} acc {val['accuracy']:.3f} | {history['seconds'][-1]:.0f} s", flush=True)
+    if distributed:
+        torch.distributed.barrier()  # the checkpoint is complete before anyone reads it
+    return history
+
+
 def save_checkpoint(model, path) -> Path:
     """Save only the weights (a state_dict): loading one back runs no code from the file."""
     path = Path(path)
@@ -187,6 +240,7 @@ def parse_args(argv=None):
     parser.add_argument("--data", help="folder of cat and dog photos (default: what get_dataset() picks: CATSDOGS_IMAGES, quick mode's synthetic photos, or PetImages)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256], help="channels of the conv blocks")
     parser.add_argument("--batch-size", type=int, default=64, help="per process")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--num-workers", type=int, default=None, help="data loader workers per process (default: helpers.torch_data.default_num_workers)")
@@ -237,44 +291,17 @@ def main(argv=None) -> dict:
             return DistributedSampler(folder, shuffle=shuffle, seed=args.seed)
     loaders = make_loaders(dataset, train_transform(args.image_size), eval_transform(args.image_size), args.batch_size, args.num_workers, sampler=sampler, loader=FastJpegLoader(round(1.25 * args.image_size)))
 
-    model = CatsDogsCNN().to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    if distributed:
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if args.compile:
-        model = torch.compile(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
-    amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+    model = build_model(device, distributed=distributed, compile=args.compile, widths=tuple(args.widths))
     checkpoint = args.checkpoint or setup.MODELS_DIR / "pytorch_cnn_ddp.pt"
-    show = rank == 0 and not args.no_progress
-
-    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
-    best, start = -1.0, time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        if distributed:
-            loaders["train"].sampler.set_epoch(epoch)  # a different shuffle every epoch
-        train = run_epoch(model, loaders["train"], device, optimizer, scaler, amp, f"epoch {epoch} train", show)
-        val = run_epoch(model, loaders["val"], device, amp=amp, description=f"epoch {epoch} val", progress=show)
-        for key in ("loss", "accuracy"):
-            history[key].append(train[key])
-            history[f"val_{key}"].append(val[key])
-        if val["accuracy"] > best:  # every rank sees the same all-reduced accuracy, so they agree
-            best = val["accuracy"]
-            if rank == 0:
-                save_checkpoint(model, checkpoint)
-        if rank == 0:
-            print(f"epoch {epoch}/{args.epochs}: loss {train['loss']:.3f} acc {train['accuracy']:.3f} | val loss {val['loss']:.3f} acc {val['accuracy']:.3f} | {time.perf_counter() - start:.0f} s", flush=True)
-    train_seconds = time.perf_counter() - start
-    if distributed:
-        torch.distributed.barrier()  # the checkpoint is complete before anyone reads it
+    amp = device.type == "cuda"
+    history = fit(model, loaders, device, args.epochs, args.learning_rate, checkpoint, amp, progress=rank == 0 and not args.no_progress)
+    best, train_seconds = max(history["val_accuracy"]), history["seconds"][-1]
 
     if args.weights_per_rank:
         args.weights_per_rank.mkdir(parents=True, exist_ok=True)
         torch.save(unwrap(model).state_dict(), args.weights_per_rank / f"rank-{rank}.pt")
     unwrap(model).load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True))
-    test = run_epoch(model, loaders["test"], device, amp=amp, description="test", progress=show)
+    test = run_epoch(model, loaders["test"], device, amp=amp, description="test", progress=rank == 0 and not args.no_progress)
     summary = {"best_val_accuracy": best, "test_accuracy": test["accuracy"], "train_seconds": train_seconds, "world_size": torch.distributed.get_world_size() if distributed else 1, "dataset": dataset.name, "checkpoint": str(checkpoint), "history": history}
     if rank == 0:
         print(f"best val accuracy {best:.3f}, test accuracy {test['accuracy']:.3f}, {train_seconds:.0f} s; weights in {checkpoint}", flush=True)
