@@ -104,6 +104,8 @@ def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None):
     """Open a copy of `notebook`, Run > Run All Cells, wait, save; return (saved notebook, page errors)."""
     copy = lab["root"] / "notebooks" / notebook.name
     shutil.copyfile(notebook, copy)
+    for companion in notebook.parent.glob("*.py"):  # files a notebook imports from beside itself
+        shutil.copyfile(companion, copy.parent / companion.name)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{lab['base']}/lab/tree/notebooks/{notebook.name}?token={lab['token']}")
