@@ -91,6 +91,7 @@ def test_check_lists_what_is_stale_and_changes_nothing(tiny_series, capsys):
         assert f"STALE    {name}" in out
     assert "badge/navigation cell missing" in out and "Colab install line points at " + OLD_URL in out
     assert "carry outputs" in out and "make badges" in out
+    assert "notebook metadata colab, kernelspec, language_info, papermill not as expected" in out
     assert snapshot(tiny_series) == before
 
 

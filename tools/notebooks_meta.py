@@ -201,7 +201,7 @@ def refresh(nb, paths: list[Path], index: int, titles: list[str], repo_url: str)
     wanted = expected_metadata(path)
     if dict(nb.metadata) != wanted:
         differing = sorted(k for k in set(nb.metadata) | set(wanted) if nb.metadata.get(k) != wanted.get(k))
-        changed.append(f"notebook metadata {differing} differ from {wanted}")
+        changed.append(f"notebook metadata {', '.join(differing)} not as expected")
         nb.metadata = nbformat.from_dict(wanted)
 
     with_outputs = 0
