@@ -1,0 +1,90 @@
+"""helpers.plots: every figure draws, and save_fig puts it where it belongs."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display in tests
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers import plots, setup  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("quick, folder", [(False, "images"), (True, "data/images-quick")])
+def test_save_fig_folder_depends_on_quick_mode(project_dirs, monkeypatch, quick, folder):
+    monkeypatch.setattr(setup, "QUICK", quick)
+    fig = plots.plot_costs([1.0, 0.5, 0.25])
+    path = plots.save_fig("01_numpy_logistic_regression.ipynb", "costs", fig)
+    assert path == project_dirs / folder / "01_numpy_logistic_regression" / "costs.png"
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_save_fig_saves_the_current_figure(project_dirs, monkeypatch):
+    monkeypatch.setattr(setup, "QUICK", False)
+    plt.figure()
+    plt.plot([0, 1])
+    assert plots.save_fig("00_get_the_data", "line").is_file()
+
+
+def _titles(fig):
+    return [(axis.get_title(), axis.title.get_color()) for axis in fig.axes if axis.get_title()]
+
+
+def test_show_images_titles_true_and_predicted_wrong_in_red():
+    images = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    fig = plots.show_images(images, [0, 1, 1], predictions=[0, 0, 1], n=3)
+    assert _titles(fig) == [("true cat\npred cat", "black"), ("true dog\npred cat", "red"), ("true dog\npred dog", "black")]
+
+
+def test_show_images_accepts_classic_labels_and_channels_first_floats():
+    images = np.random.default_rng(0).normal(size=(2, 3, 8, 8)).astype(np.float32)  # PyTorch CHW, normalised
+    labels = np.array([[1, 0]])  # the classic (1, m) labels
+    fig = plots.show_images(images, labels[0], classes=np.array([b"non-cat", b"cat"]), n=2)
+    assert [t for t, _ in _titles(fig)] == ["cat", "non-cat"]
+    shown = fig.axes[0].get_images()[0].get_array()
+    assert shown.shape == (8, 8, 3) and 0 <= shown.min() and shown.max() <= 1
+
+
+def test_plot_costs_one_list_or_several_curves():
+    fig = plots.plot_costs({"lr=0.01": [3, 2, 1], "lr=0.001": [3, 2.5, 2]}, every=100)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["lr=0.01", "lr=0.001"]
+    np.testing.assert_array_equal(lines[0].get_xdata(), [0, 100, 200])
+
+
+def test_plot_history_from_dict_or_keras_like_history():
+    history = {"loss": [0.7, 0.5], "val_loss": [0.72, 0.6], "accuracy": [0.5, 0.7], "val_accuracy": [0.5, 0.65]}
+    fig = plots.plot_history(history)
+    assert [axis.get_title() for axis in fig.axes] == ["loss", "accuracy"]
+    assert len(fig.axes[0].get_lines()) == 2
+
+    class KerasHistory:  # what model.fit returns: the dict is its .history
+        pass
+
+    keras_like = KerasHistory()
+    keras_like.history = {"loss": [0.7, 0.5, 0.4]}
+    fig = plots.plot_history(keras_like)
+    assert [axis.get_title() for axis in fig.axes] == ["loss"]
+
+
+def test_confusion_matrix_counts_and_plot():
+    counts = plots.confusion_matrix([0, 0, 1, 1, 1], [0, 1, 1, 1, 0])
+    np.testing.assert_array_equal(counts, [[1, 1], [1, 2]])
+    fig = plots.plot_confusion_matrix(np.array([[0, 0, 1, 1, 1]]), np.array([[0, 1, 1, 1, 0]]))
+    assert sorted(text.get_text() for text in fig.axes[0].texts) == ["1", "1", "1", "2"]
+
+
+def test_plot_mislabeled_shows_only_the_wrong_ones(capsys):
+    images = np.zeros((4, 8, 8, 3), dtype=np.uint8)
+    fig = plots.plot_mislabeled(images, [0, 1, 0, 1], [0, 0, 1, 1])
+    assert [t for t, _ in _titles(fig)] == ["true dog\npred cat", "true cat\npred dog"]
+    assert plots.plot_mislabeled(images, [0, 1, 0, 1], [0, 1, 0, 1]) is None
+    assert "No mislabeled images" in capsys.readouterr().out
