@@ -107,12 +107,8 @@ def safe_extract(zip_path: str | Path, destination: str | Path, members_under: s
     return destination
 
 
-def check_petimages_zip(zip_path: str | Path, expected_per_class: int = 12_500, tolerance: float = 0.02) -> dict:
-    """Check a PetImages zip without trusting it: it opens, every CRC matches, and
-    PetImages/Cat and PetImages/Dog hold about `expected_per_class` files each.
-
-    Returns the file count per class; raises DownloadError saying what is wrong.
-    """
+def check_zip(zip_path: str | Path) -> list[str]:
+    """The file names in a zip that opens and whose every entry matches its CRC; else DownloadError."""
     zip_path = Path(zip_path)
     try:
         with zipfile.ZipFile(zip_path) as archive:
@@ -122,6 +118,16 @@ def check_petimages_zip(zip_path: str | Path, expected_per_class: int = 12_500, 
         raise DownloadError(f"{zip_path} is not a readable zip file ({error}); it is probably an incomplete download.") from error
     if broken is not None:
         raise DownloadError(f"{zip_path} is damaged: the CRC of {broken!r} does not match; the download is corrupt.")
+    return names
+
+
+def check_petimages_zip(zip_path: str | Path, expected_per_class: int = 12_500, tolerance: float = 0.02) -> dict:
+    """Check a PetImages zip without trusting it: it opens, every CRC matches, and
+    PetImages/Cat and PetImages/Dog hold about `expected_per_class` files each.
+
+    Returns the file count per class; raises DownloadError saying what is wrong.
+    """
+    names = check_zip(zip_path)
     counts = {folder: sum(name.startswith(f"PetImages/{folder}/") for name in names) for folder in ("Cat", "Dog")}
     allowed = max(1, round(expected_per_class * tolerance))
     wrong = {folder: n for folder, n in counts.items() if abs(n - expected_per_class) > allowed}
@@ -221,7 +227,7 @@ def download_petimages(
             failures.append(str(error))
     if digest is None:
         raise DownloadError(f"Could not get a good copy of {url} in {attempts} attempts:\n- " + "\n- ".join(failures))
-    if not recorded:
+    if recorded != digest:  # the first good download, or a newly pinned hash it matched
         record_path.write_text(f"{digest}  {zip_path.name}\n")
 
     partial = destination / "petimages.partial"
@@ -261,6 +267,7 @@ def _kaggle_api():
 def extract_kaggle_train(competition_zip: str | Path, destination: str | Path, progress: bool = True) -> Path:
     """From Kaggle's dogs-vs-cats.zip (which holds train.zip) make destination/train/cat.N.jpg."""
     destination = Path(destination)
+    check_zip(competition_zip)
     inner = destination / "competition.partial"
     shutil.rmtree(inner, ignore_errors=True)
     safe_extract(competition_zip, inner, members_under="train.zip", progress=False)

@@ -135,6 +135,7 @@ def test_right_pinned_hash_is_accepted(server, tmp_path):
     right = hashlib.sha256(server.good).hexdigest()
     folder = download_petimages(tmp_path, url=server.base + "/pets.zip", sha256=right.upper(), **CHECKS)
     assert (folder / ".complete").read_text().strip() == right
+    assert (tmp_path / "downloads" / "pets.zip.sha256").read_text().split()[0] == right  # later runs check against it
 
 
 def test_interrupted_transfer_is_fetched_again_cleanly(server, tmp_path):
@@ -303,3 +304,14 @@ def test_kaggle_competition_zip_becomes_the_flat_train_layout(no_kaggle_credenti
     assert not (folder / "competition.partial").exists()
     monkeypatch.setattr(download, "_kaggle_api", lambda: pytest.fail("a finished download is reused"))
     assert download.download_kaggle(tmp_path / "kaggle") == folder
+
+
+def test_damaged_kaggle_download_is_a_clear_error(no_kaggle_credentials, tmp_path, monkeypatch):
+    class TruncatingApi:
+        def competition_download_files(self, competition, path, quiet):
+            (Path(path) / f"{competition}.zip").write_bytes(b"PK\x03\x04 cut short")
+
+    monkeypatch.setattr(download, "_kaggle_api", lambda: TruncatingApi())
+    with pytest.raises(DownloadError, match="not a readable zip"):
+        download.download_kaggle(tmp_path / "kaggle", progress=False)
+    assert not (tmp_path / "kaggle" / "train").exists()
