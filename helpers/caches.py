@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import warnings
@@ -21,6 +20,7 @@ from PIL import Image
 
 from helpers import setup
 from helpers.layout import CLASS_NAMES
+from helpers.parallel import parallel_map
 
 
 class H5Dataset(NamedTuple):
@@ -47,19 +47,11 @@ def _load_image_star(args) -> np.ndarray:
 
 def load_images(paths, size: int = 64, processes: int | None = None, progress: bool = True) -> np.ndarray:
     """Many photos as one uint8 array (n, size, size, 3), decoded in several processes."""
-    from tqdm.auto import tqdm
-
     jobs = [(str(p), size) for p in paths]
     out = np.empty((len(jobs), size, size, 3), dtype=np.uint8)
-    bar = dict(total=len(jobs), desc=f"Loading {size}x{size}", unit="img", disable=not progress, mininterval=1)
-    processes = processes or os.cpu_count() or 1
-    if processes == 1 or len(jobs) < 200:
-        for i, job in enumerate(tqdm(jobs, **bar)):
-            out[i] = _load_image_star(job)
-        return out
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        for i, array in enumerate(tqdm(pool.imap(_load_image_star, jobs, chunksize=32), **bar)):
-            out[i] = array
+    images = parallel_map(_load_image_star, jobs, processes=processes, desc=f"Loading {size}x{size}", unit="img", progress=progress)
+    for i, array in enumerate(images):
+        out[i] = array
     return out
 
 

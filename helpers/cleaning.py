@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
-import os
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
+
+from helpers.parallel import parallel_map
 
 ACTIONS = {
     "ok": "use",
@@ -91,17 +91,9 @@ def _inspect_row(path: str) -> dict:
 
 
 def scan_files(paths: list, processes: int | None = None, progress: bool = True) -> list[dict]:
-    """inspect_image over many files with several processes (spawned, so a notebook that
-    already imported TensorFlow or PyTorch forks nothing it should not)."""
-    from tqdm.auto import tqdm
-
+    """inspect_image over many files, in several processes (see helpers/parallel.py)."""
     paths = [str(p) for p in paths]
-    processes = processes or os.cpu_count() or 1
-    bar = dict(total=len(paths), desc="Checking photos", unit="file", disable=not progress, mininterval=1)
-    if processes == 1 or len(paths) < 200:
-        return [_inspect_row(p) for p in tqdm(paths, **bar)]
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        return list(tqdm(pool.imap(_inspect_row, paths, chunksize=64), **bar))
+    return list(parallel_map(_inspect_row, paths, processes=processes, chunksize=64, desc="Checking photos", unit="file", progress=progress))
 
 
 def convert_to_rgb_jpeg(source: str | Path, destination: str | Path, quality: int = 95) -> None:
