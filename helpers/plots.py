@@ -76,7 +76,7 @@ def plot_costs(costs, every: int = 100, title: str = "Cost while training", ylab
     for name, values in curves.items():
         values = np.asarray(values, dtype=float).reshape(-1)
         axis.plot(np.arange(len(values)) * every, values, label=str(name))
-    axis.set_xlabel(f"iteration" if every != 1 else "step")
+    axis.set_xlabel("iteration" if every != 1 else "step")
     axis.set_ylabel(ylabel)
     axis.set_title(title)
     if len(curves) > 1:

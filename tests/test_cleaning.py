@@ -1,7 +1,9 @@
 """helpers.cleaning (through helpers.data.clean_folder): every bad kind found, nothing changed."""
 from __future__ import annotations
 
-import io
+import hashlib
+import subprocess
+import sys
 
 import pytest
 from photo_files import sha256_of_tree, write_photo
@@ -79,8 +81,6 @@ def test_inspect_reports_size_format_and_hash(tmp_path):
     path = write_photo(tmp_path / "a.jpg", size=(40, 30))
     info = inspect_image(path)
     assert (info["width"], info["height"], info["format"], info["mode"]) == (40, 30, "JPEG", "RGB")
-    import hashlib
-
     assert info["sha1"] == hashlib.sha1(path.read_bytes()).hexdigest()
 
 
@@ -93,9 +93,6 @@ def test_several_processes_give_the_same_answers(synthetic_pets):
 def test_script_without_main_guard_falls_back_to_one_process_instead_of_hanging(tmp_path):
     """Spawned workers import the calling script; without `if __name__ == "__main__":` they
     cannot start. multiprocessing.Pool then hangs; parallel_map warns and carries on."""
-    import subprocess
-    import sys
-
     script = tmp_path / "no_guard.py"
     script.write_text("from helpers.parallel import parallel_map\nprint(sum(parallel_map(abs, range(-300, 0), processes=2, progress=False)))\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
