@@ -105,17 +105,19 @@ def unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "_orig_mod", model)  # torch.compile
 
 
-def run_epoch(model, loader, device, optimizer=None, scaler=None, amp: bool = False, description: str = "", progress: bool = True) -> dict:
+def run_epoch(model, loader, device, optimizer=None, scaler=None, amp: bool = False, description: str = "", progress: bool = True, channels_last: bool | None = None) -> dict:
     """One pass over `loader`: trains when an optimizer is given, else only evaluates.
 
     Returns {'loss', 'accuracy'} averaged over the images. Under DistributedDataParallel
     the sums are added up across all processes, so every rank reports the same numbers.
+    channels_last=None: batches go channels-last on a GPU (as build_model puts the weights).
     """
     from tqdm.auto import tqdm
 
     training = optimizer is not None
     model.train(training)
-    channels_last = device.type == "cuda"  # faster convolutions on tensor cores; no gain on CPU
+    if channels_last is None:
+        channels_last = device.type == "cuda"  # faster convolutions on tensor cores; no gain on CPU
     totals = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, images
     bar = tqdm(loader, desc=description, leave=False, disable=not progress, unit="batch")
     with torch.set_grad_enabled(training):
