@@ -170,6 +170,8 @@ def synthetic_source(n_per_class: int = QUICK_IMAGES_PER_CLASS) -> Path:
     root = setup.DATA_DIR / "synthetic"
     marker = root / f".complete-{n_per_class}"
     if not marker.exists():
+        for stale in root.glob(".complete-*"):  # the folder is about to hold another size
+            stale.unlink()
         make_synthetic_pets(root, n_per_class=n_per_class)
         marker.touch()
     return root

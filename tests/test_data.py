@@ -112,3 +112,12 @@ def test_every_file_in_the_tree_decodes_as_rgb_jpeg(project_dirs, synthetic_pets
         with Image.open(path) as image:
             image.load()
             assert (image.format, image.mode) == ("JPEG", "RGB"), path
+
+
+def test_synthetic_source_follows_the_requested_size(project_dirs):
+    def cats(root):
+        return len([p for p in (root / "PetImages" / "Cat").glob("[0-9].jpg")])
+
+    assert cats(data.synthetic_source(4)) == 4
+    assert cats(data.synthetic_source(6)) == 6
+    assert cats(data.synthetic_source(4)) == 4  # not fooled by the marker of the first call
