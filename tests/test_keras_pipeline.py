@@ -1,0 +1,81 @@
+"""helpers.keras_data: the tf.data pipeline of notebooks 05, 06 and 08 over the cleaned tree."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tensorflow
+
+# TF 2.20/2.21's oneDNN kernels corrupt memory on some narrow strided convolutions (notebook 05);
+# the variable only counts when it is set before TensorFlow loads.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+tf = pytest.importorskip("tensorflow")
+
+from helpers.data import get_dataset  # noqa: E402
+from helpers.keras_data import as_arrays, image_datasets  # noqa: E402
+from helpers.keras_models import make_augmentation  # noqa: E402
+
+SIZE = (40, 48)  # not square, so height and width cannot be swapped unnoticed
+
+
+@pytest.fixture
+def dataset(project_dirs, synthetic_pets):
+    return get_dataset(synthetic_pets.root, progress=False)
+
+
+def test_every_planted_bad_kind_is_read_without_an_exception(dataset, synthetic_pets):
+    manifest = dataset.manifest
+    planted = manifest[manifest["relative"].str.replace("PetImages/", "", regex=False).isin(synthetic_pets.planted)]
+    assert set(planted["reason"]) == set(synthetic_pets.planted.values())  # every bad kind is in the data we read
+    converted = planted[planted["action"] == "convert"]
+    assert {"wrong-format", "cmyk", "grayscale"} <= set(converted["reason"])
+
+    data = image_datasets(dataset, SIZE, batch_size=8, augmentation=make_augmentation(seed=1))
+    for split, batches in data.items():
+        images, labels = as_arrays(batches)
+        assert len(images) == len(labels) == dataset.counts()[f"n_{split}"]
+        assert images.shape[1:] == (*SIZE, 3)
+        assert set(np.unique(labels)) == {0, 1}
+    # the converted files (BMP, PNG, GIF, CMYK, grayscale) are in the tree the pipeline read
+    tree_files = {p.relative_to(dataset.folder).as_posix() for split in ("train", "val", "test") for p in dataset.files(split)[0]}
+    assert set(converted["tree_path"]) <= tree_files
+
+
+def test_labels_follow_the_class_folders_cat_0_dog_1(dataset):
+    data = image_datasets(dataset, SIZE, batch_size=16, splits=("test",))
+    _, labels = as_arrays(data["test"])
+    _, expected = dataset.files("test")
+    assert np.bincount(labels, minlength=2).tolist() == np.bincount(expected, minlength=2).tolist()
+
+
+def test_unaugmented_splits_give_the_same_pixels_every_epoch(dataset):
+    val = image_datasets(dataset, SIZE, batch_size=8, splits=("val",))["val"]
+    first, second = as_arrays(val), as_arrays(val)
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    assert first[0].dtype == np.uint8 and first[0].max() > 100  # pixels stay in [0, 255], not rescaled
+
+
+def test_training_split_is_reshuffled_and_augmented_each_epoch(dataset):
+    train = image_datasets(dataset, SIZE, batch_size=8, augmentation=make_augmentation(seed=3), splits=("train",))["train"]
+    (x1, y1), (x2, y2) = as_arrays(train, "float32"), as_arrays(train, "float32")
+    assert len(y1) == len(y2) == dataset.counts()["n_train"]
+    assert sorted(y1.tolist()) == sorted(y2.tolist())
+    assert not np.array_equal(y1, y2) or not np.allclose(x1, x2)
+
+
+def test_a_cache_file_is_written_where_asked(dataset, tmp_path):
+    cache = str(tmp_path / "pipeline-cache")
+    val = image_datasets(dataset, SIZE, batch_size=8, cache=cache, splits=("val",))["val"]
+    images, _ = as_arrays(val)
+    assert len(images) == dataset.counts()["n_val"]
+    assert list(tmp_path.glob("pipeline-cache-val*"))
+
+
+def test_an_empty_split_says_which_folder_is_empty(dataset):
+    for path in dataset.split_dir("val").glob("*/*.jpg"):
+        path.unlink()  # links and copies in the test's own tree, never the photos
+    with pytest.raises(ValueError, match="No photos in .*val"):
+        image_datasets(dataset, SIZE, splits=("val",))
