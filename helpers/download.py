@@ -148,6 +148,7 @@ def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, tim
     """One clean download attempt through pooch (temporary file, moved into place when complete)."""
     import pooch
     import requests
+    import urllib3
 
     downloader = pooch.HTTPDownloader(progressbar=progress, chunk_size=1 << 20, timeout=timeout)
     try:
@@ -160,6 +161,8 @@ def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, tim
             f"download, the file on the server changed: delete {zip_path}.sha256 to accept the new one."
         ) from error
     except requests.exceptions.ConnectionError as error:
+        if isinstance(error.args[0] if error.args else None, urllib3.exceptions.ReadTimeoutError):
+            raise DownloadError(f"Downloading {url} stalled for {timeout} s in mid-transfer.") from error  # worth retrying
         raise NoNetworkError(f"Cannot reach {url} ({type(error).__name__}).\n" + REMEDIES.format(url=url, zip_path=zip_path)) from error
     except requests.exceptions.RequestException as error:  # an interrupted transfer, HTTP errors, timeouts
         raise DownloadError(f"Downloading {url} failed: {error}") from error

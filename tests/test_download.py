@@ -7,6 +7,7 @@ import io
 import socket
 import stat
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -49,6 +50,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body if mode == "full" else body[: len(body) // 2])
         self.wfile.flush()
+        if mode == "stall":
+            time.sleep(1.5)  # longer than the client's timeout, then give up
         self.close_connection = True
 
 
@@ -62,6 +65,7 @@ def server(synthetic_pets):
         "/cut.zip": lambda n: (good, "cut"),  # Content-Length sent, connection closed halfway
         "/cut-once.zip": lambda n: (good, "cut" if n == 1 else "full"),
         "/no-length-cut.zip": lambda n: (good, "no-length"),  # the client cannot tell it is short
+        "/stall-once.zip": lambda n: (good, "stall" if n == 1 else "full"),
     })
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -143,6 +147,12 @@ def test_interrupted_transfer_is_fetched_again_cleanly(server, tmp_path):
     assert server.requests == ["/cut-once.zip", "/cut-once.zip"]
     assert (tmp_path / "downloads" / "cut-once.zip").read_bytes() == server.good
     assert (folder / ".complete").exists()
+
+
+def test_transfer_that_stalls_is_fetched_again(server, tmp_path):
+    download_petimages(tmp_path, url=server.base + "/stall-once.zip", timeout=0.5, **CHECKS)
+    assert server.requests == ["/stall-once.zip", "/stall-once.zip"]
+    assert (tmp_path / "downloads" / "stall-once.zip").read_bytes() == server.good
 
 
 def test_transfer_that_always_breaks_leaves_no_partial_file(server, tmp_path):
