@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,8 +34,11 @@ def test_quick_mode_from_the_environment(value, quick):
     assert _in_fresh_python("from helpers import QUICK; print(QUICK)", CATSDOGS_QUICK=value) == quick
 
 
-def test_project_root_is_the_checkout_or_catsdogs_root(tmp_path):
-    assert (setup.PROJECT_ROOT / "notebooks").is_dir() and setup.DATA_DIR == setup.PROJECT_ROOT / "data"
+def test_project_root_is_the_checkout_or_catsdogs_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("CATSDOGS_ROOT", raising=False)
+    checkout = setup._find_project_root()
+    assert checkout == Path(setup.__file__).resolve().parent.parent and (checkout / "notebooks").is_dir()
+    assert setup.DATA_DIR == setup.PROJECT_ROOT / "data"
     printed = _in_fresh_python("from helpers import setup; print(setup.DATA_DIR)", CATSDOGS_ROOT=str(tmp_path))
     assert printed == str(tmp_path.resolve() / "data")
 
