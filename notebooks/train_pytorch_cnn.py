@@ -67,7 +67,7 @@ class CatsDogsCNN(nn.Module):
     the network accept any image size.
     """
 
-    def __init__(self, widths=(32, 64, 128, 256), dropout: float = 0.3, n_classes: int = len(CLASS_NAMES)):
+    def __init__(self, widths=(16, 32, 64, 128), dropout: float = 0.3, n_classes: int = len(CLASS_NAMES)):
         super().__init__()
         layers, channels = [], 3
         for width in widths:
@@ -242,7 +242,7 @@ def parse_args(argv=None):
     parser.add_argument("--data", help="folder of cat and dog photos (default: what get_dataset() picks: CATSDOGS_IMAGES, quick mode's synthetic photos, or PetImages)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256], help="channels of the conv blocks")
+    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64, 128], help="channels of the conv blocks")
     parser.add_argument("--batch-size", type=int, default=64, help="per process")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--num-workers", type=int, default=None, help="data loader workers per process (default: helpers.torch_data.default_num_workers)")

@@ -60,17 +60,17 @@ def test_model_gives_one_logit_per_class_at_any_image_size():
         assert model(torch.zeros(3, 3, size, size)).shape == (3, 2)
 
 
-def test_checkpoint_written_after_training_reloads_with_identical_predictions(synthetic_pets, project_dirs):
+def test_checkpoint_written_by_the_training_loop_reloads_with_identical_predictions(synthetic_pets, project_dirs):
     torch.manual_seed(0)
     loaders = _tiny_loaders(synthetic_pets)
     model = cnn.CatsDogsCNN(widths=(8, 16))
     untrained = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    metrics = cnn.run_epoch(model, loaders["train"], torch.device("cpu"), optimizer, progress=False)
-    assert 0.0 <= metrics["accuracy"] <= 1.0 and np.isfinite(metrics["loss"])
+    checkpoint = project_dirs / "data" / "models" / "cnn.pt"
+    history = cnn.fit(model, loaders, torch.device("cpu"), epochs=1, learning_rate=1e-2, checkpoint=checkpoint, progress=False)
+    assert {key: len(values) for key, values in history.items()} == {"loss": 1, "accuracy": 1, "val_loss": 1, "val_accuracy": 1, "seconds": 1}
+    assert 0.0 <= history["val_accuracy"][0] <= 1.0 and np.isfinite(history["loss"][0])
 
-    path = cnn.save_checkpoint(model, project_dirs / "data" / "models" / "cnn.pt")
-    reloaded = cnn.load_checkpoint(path, widths=(8, 16))
+    reloaded = cnn.load_checkpoint(checkpoint, widths=(8, 16))  # one epoch: the best is the final model
     assert any(not torch.equal(untrained[name], tensor) for name, tensor in reloaded.state_dict().items()), "training changed nothing"
     labels, predicted, probabilities = cnn.predict(model, loaders["val"], torch.device("cpu"))
     labels_again, predicted_again, probabilities_again = cnn.predict(reloaded, loaders["val"], torch.device("cpu"))
