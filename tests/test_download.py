@@ -29,6 +29,11 @@ from helpers.layout import find_labelled_files
 CHECKS = dict(expected_per_class=45, tolerance=0.1, progress=False)
 
 
+@pytest.fixture(autouse=True)
+def no_pinned_hash(monkeypatch):
+    monkeypatch.delenv(download.SHA256_ENV, raising=False)  # a user's own pin must not leak into these tests
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     routes: dict = {}
     requests: list = []
