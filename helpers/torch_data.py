@@ -22,7 +22,9 @@ def default_num_workers() -> int:
     fails (or hangs) in its first batch. So: 0 workers (load in the notebook's own
     process) unless the start method is fork; with fork, one core stays free for the model.
     """
-    if multiprocessing.get_start_method() != "fork":
+    # allow_none: asking must not fix the start method for the user; the first listed is the platform's default
+    start_method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    if start_method != "fork":
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 

@@ -136,3 +136,29 @@ def test_learns_real_photos_in_a_few_epochs(shared_data, project_dirs):
     print(summary)
     assert summary["best_val_accuracy"] >= 0.6
     assert summary["test_accuracy"] >= 0.6
+
+
+def test_default_num_workers_is_zero_unless_workers_are_forked(monkeypatch):
+    import multiprocessing
+
+    from helpers import torch_data
+
+    monkeypatch.setattr(torch_data.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(multiprocessing, "get_start_method", lambda allow_none=False: "spawn")  # Windows, macOS
+    assert torch_data.default_num_workers() == 0
+    monkeypatch.setattr(multiprocessing, "get_start_method", lambda allow_none=False: "fork")  # Linux, Colab
+    assert torch_data.default_num_workers() == 4
+    monkeypatch.setattr(torch_data.os, "cpu_count", lambda: 1)
+    assert torch_data.default_num_workers() == 0
+
+
+def test_fast_jpeg_loader_decodes_big_jpegs_smaller_but_not_below_min_side(tmp_path):
+    from helpers.torch_data import FastJpegLoader
+
+    big = _photo(width=800, height=600, seed=1)
+    big.save(tmp_path / "big.jpg", quality=90)
+    big.save(tmp_path / "big.png")
+    loaded = FastJpegLoader(160)(tmp_path / "big.jpg")
+    assert loaded.mode == "RGB" and min(loaded.size) >= 160 and loaded.size[0] < 800
+    assert loaded.size[0] / loaded.size[1] == pytest.approx(800 / 600, rel=0.02)
+    assert FastJpegLoader(160)(tmp_path / "big.png").size == (800, 600)  # only JPEGs can be decoded at a reduced scale
