@@ -42,6 +42,9 @@ ACTIONS = {
     "grayscale": "convert",
 }
 _JPEG_SOI = b"\xff\xd8\xff"
+# MPO (a camera's multi-picture JPEG) opens in PIL as its own format, but its first
+# picture is a plain JPEG that every framework decodes: it is a JPEG here too.
+_JPEG_FORMATS = {"JPEG", "MPO"}
 _JPEG_EOI = b"\xff\xd9"
 
 
@@ -65,15 +68,15 @@ def inspect_image(path: str | Path) -> dict:
         reason = "corrupt-jpeg" if data.startswith(_JPEG_SOI) else "not-an-image"
         return {**info, "reason": reason, "action": ACTIONS[reason], "detail": f"{type(error).__name__}: {error}"}
     info.update(format=image.format or "", mode=image.mode, width=image.width, height=image.height)
+    is_jpeg = image.format in _JPEG_FORMATS
     try:
-        if image.format == "JPEG":
+        if is_jpeg:
             image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
         image.load()
     except Exception as error:
-        is_jpeg = image.format == "JPEG"
         reason = "truncated" if is_jpeg and "truncated" in str(error) else "corrupt-jpeg" if is_jpeg else "not-an-image"
         return {**info, "reason": reason, "action": ACTIONS[reason], "detail": f"{type(error).__name__}: {error}"}
-    if image.format != "JPEG":
+    if not is_jpeg:
         reason = "wrong-format"
     elif info["mode"] == "CMYK":
         reason = "cmyk"

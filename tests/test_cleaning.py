@@ -98,3 +98,10 @@ def test_script_without_main_guard_falls_back_to_one_process_instead_of_hanging(
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip().splitlines()[-1] == "45150"
     assert "__main__" in result.stderr and "one process" in result.stderr
+
+
+def test_multi_picture_jpeg_from_a_camera_is_a_usable_jpeg(tmp_path):
+    first, second = Image.new("RGB", (40, 30), "red"), Image.new("RGB", (40, 30), "blue")
+    first.save(tmp_path / "camera.jpg", "MPO", save_all=True, append_images=[second])
+    info = inspect_image(tmp_path / "camera.jpg")
+    assert (info["format"], info["reason"], info["action"]) == ("MPO", "ok", "use")
