@@ -21,7 +21,7 @@ NO_WORKERS_WARNING = (
 
 
 def parallel_map(function: Callable, items: Iterable, *, processes: int | None = None, chunksize: int = 32,
-                 min_items: int = 200, desc: str = "", unit: str = "it", progress: bool = True) -> Iterator:
+                 min_items: int = 500, desc: str = "", unit: str = "it", progress: bool = True) -> Iterator:
     """Yield function(item) for every item, in order; several processes once there are min_items."""
     from tqdm.auto import tqdm
 

@@ -103,7 +103,7 @@ def test_missing_or_wrong_h5_folder_says_what_to_do(tmp_path):
 
 
 def test_load_images_squares_and_uses_several_processes(synthetic_pets):
-    paths = sorted(synthetic_pets.images_dir.glob("Dog/[0-9].jpg")) * 25  # >= 200: the pool is used
+    paths = sorted(synthetic_pets.images_dir.glob("Dog/[0-9].jpg")) * 50  # >= 500: the pool is used
     one = load_images(paths, size=20, processes=1, progress=False)
     assert one.shape == (len(paths), 20, 20, 3) and one.dtype == np.uint8
     np.testing.assert_array_equal(load_images(paths, size=20, processes=2, progress=False), one)

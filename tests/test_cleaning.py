@@ -85,8 +85,8 @@ def test_inspect_reports_size_format_and_hash(tmp_path):
 
 
 def test_several_processes_give_the_same_answers(synthetic_pets):
-    paths = sorted(p for p in synthetic_pets.images_dir.rglob("*") if p.is_file()) * 3  # >= 200: the pool is used
-    assert len(paths) >= 200
+    paths = sorted(p for p in synthetic_pets.images_dir.rglob("*") if p.is_file()) * 6  # >= 500: the pool is used
+    assert len(paths) >= 500
     assert scan_files(paths, processes=2, progress=False) == scan_files(paths, processes=1, progress=False)
 
 
@@ -94,9 +94,9 @@ def test_script_without_main_guard_falls_back_to_one_process_instead_of_hanging(
     """Spawned workers import the calling script; without `if __name__ == "__main__":` they
     cannot start. multiprocessing.Pool then hangs; parallel_map warns and carries on."""
     script = tmp_path / "no_guard.py"
-    script.write_text("from helpers.parallel import parallel_map\nprint(sum(parallel_map(abs, range(-300, 0), processes=2, progress=False)))\n")
+    script.write_text("from helpers.parallel import parallel_map\nprint(sum(parallel_map(abs, range(-600, 0), processes=2, progress=False)))\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and result.stdout.strip().splitlines()[-1] == "45150"
+    assert result.returncode == 0 and result.stdout.strip().splitlines()[-1] == "180300"
     assert "__main__" in result.stderr and "one process" in result.stderr
 
 
