@@ -32,6 +32,8 @@ SCREENSHOTS = setup.IMAGES_DIR / "browser"
 # The first NumPy notebook and one framework notebook (PyTorch, else Keras), whichever exist.
 FRAMEWORK_NOTEBOOK = next((s for s in ("07_pytorch_cnn", "05_keras_cnn_cpu") if (NOTEBOOKS / f"{s}.ipynb").exists()), "07_pytorch_cnn")
 RUN_TIMEOUT_S = 600
+# Warnings that mean the learner's environment is incomplete, not that the lesson warns on purpose.
+SETUP_WARNINGS = ("IProgress not found",)  # tqdm.auto without ipywidgets: text bars and a warning
 
 pytestmark = [
     pytest.mark.slow,
@@ -121,7 +123,7 @@ def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None):
         wait_until(lambda: finished() and (page.wait_for_timeout(1000) or finished()), RUN_TIMEOUT_S, page, "Run All Cells to finish")
 
         stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
-        shown_errors = [text[-2000:] for text in stderr if looks_like_error(text)]
+        shown_errors = [text[-2000:] for text in stderr if looks_like_error(text) or any(w in text for w in SETUP_WARNINGS)]
         if screenshot:
             # Collapse the file browser (click its open tab) so the notebook gets the width.
             page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").first.click()
