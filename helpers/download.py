@@ -139,9 +139,18 @@ def check_petimages_zip(zip_path: str | Path, expected_per_class: int = 12_500, 
     return counts
 
 
-def _discard(path: Path, why: str) -> str:
-    path.unlink(missing_ok=True)
-    return f"{why} The file was deleted: {path}"
+def _discard(path: Path, why: str, downloaded_now: bool) -> str:
+    """Remove a failed zip from where it would be trusted.
+
+    A file this run downloaded is deleted. A file that was already there may be one you
+    put there by hand, so it is renamed to <name>.rejected, never deleted.
+    """
+    if downloaded_now:
+        path.unlink(missing_ok=True)
+        return f"{why} The file was deleted: {path}"
+    rejected = path.with_name(path.name + ".rejected")
+    path.replace(rejected)
+    return f"{why} The file was not deleted; it was renamed to {rejected} (delete it yourself once you have looked)."
 
 
 def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, timeout: float) -> None:
@@ -168,16 +177,16 @@ def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, tim
         raise DownloadError(f"Downloading {url} failed: {error}") from error
 
 
-def _verified_zip(zip_path: Path, expected: str | None, checks: dict) -> str:
-    """sha256 of a zip that passed every check; a failing file is deleted (DownloadError)."""
+def _verified_zip(zip_path: Path, expected: str | None, checks: dict, downloaded_now: bool) -> str:
+    """sha256 of a zip that passed every check; a failing file is moved out of the way (DownloadError)."""
     digest = file_sha256(zip_path)
     if expected and digest != expected:
-        raise HashMismatchError(_discard(zip_path, f"{zip_path.name} has sha256 {digest}, expected {expected}."))
+        raise HashMismatchError(_discard(zip_path, f"{zip_path.name} has sha256 {digest}, expected {expected}.", downloaded_now))
     if not expected:  # nothing to compare with: check what can be checked before trusting it
         try:
             check_petimages_zip(zip_path, **checks)
         except DownloadError as error:
-            raise DownloadError(_discard(zip_path, str(error))) from error
+            raise DownloadError(_discard(zip_path, str(error), downloaded_now)) from error
     return digest
 
 
@@ -220,7 +229,7 @@ def download_petimages(
         try:
             if fetched:
                 _fetch(url, zip_path, expected, progress, timeout)
-            digest = _verified_zip(zip_path, expected, checks)
+            digest = _verified_zip(zip_path, expected, checks, downloaded_now=fetched)
             break
         except (NoNetworkError, HashMismatchError) as error:
             if isinstance(error, NoNetworkError) or fetched:

@@ -121,7 +121,8 @@ def test_server_file_changed_since_the_recorded_hash_is_refused(server, tmp_path
 
     with pytest.raises(HashMismatchError, match="delete .*pets.zip.sha256"):
         download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)
-    assert _leftovers(tmp_path / "downloads") == ["pets.zip.sha256"]
+    # the old local copy is kept aside (it might be one placed by hand), the fresh one was not kept
+    assert _leftovers(tmp_path / "downloads") == ["pets.zip.rejected", "pets.zip.sha256"]
 
 
 @pytest.mark.parametrize("how", ["argument", "environment"])
@@ -239,7 +240,7 @@ def test_download_with_zip_slip_entry_is_refused(server, tmp_path, synthetic_pet
     assert not (tmp_path / "data" / "petimages").exists()
 
 
-def test_crc_damage_is_refused_and_the_file_deleted(tmp_path):
+def test_crc_damage_is_refused_and_a_file_already_there_kept_aside(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for folder in ("Cat", "Dog"):
@@ -254,7 +255,9 @@ def test_crc_damage_is_refused_and_the_file_deleted(tmp_path):
 
     with pytest.raises(DownloadError, match="CRC"):
         download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", attempts=1, **CHECKS)
-    assert _leftovers(downloads) == []
+    # not downloaded by this run (maybe put there by hand): renamed, never deleted, never trusted
+    assert _leftovers(downloads) == ["pets.zip.rejected"]
+    assert (downloads / "pets.zip.rejected").read_bytes() == bytes(data)
 
 
 def test_zip_that_is_not_petimages_is_refused(tmp_path):
@@ -263,7 +266,7 @@ def test_zip_that_is_not_petimages_is_refused(tmp_path):
     (downloads / "pets.zip").write_bytes(_zip_bytes(["photos/a.jpg", "photos/b.jpg"]))
     with pytest.raises(DownloadError, match="does not look like the PetImages zip"):
         download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", attempts=1, **CHECKS)
-    assert _leftovers(downloads) == []
+    assert _leftovers(downloads) == ["pets.zip.rejected"]
 
 
 # --- Kaggle -----------------------------------------------------------------------------
