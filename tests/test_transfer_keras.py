@@ -110,3 +110,29 @@ def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
     assert spec.url in message and spec.filename in message
     assert weights.WEIGHTS_DIR_ENV in message and "WEIGHTS_FILES" in message
     assert not (tmp_path / "keras" / "models" / spec.filename).exists()  # no partial download left behind
+
+
+def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_statistics():
+    from notebook_code import load_definitions
+
+    nb = load_definitions("08_transfer_learning_keras")
+    nb.update(DROPOUT=0.2)
+    base = _random_base("ResNet50", 32, seed=4)
+    base.trainable = False
+    head = nb["make_head"](2048)
+    model = nb["build_classifier"](base, head, 32)
+    assert model.layers[-1] is head.layers[-1]  # the head trained on cached features is the one fine-tuned
+    assert nb["count_parameters"](model.trainable_weights) == 2049
+
+    nb["unfreeze_top"](base, "conv4_block6_out")
+    trainable = {v.path.split("/")[0] for v in model.trainable_weights}
+    assert trainable - {"head"} and all(name.startswith("conv5_") and not name.endswith("_bn") for name in trainable - {"head"})
+
+    before = {v.path: keras.ops.convert_to_numpy(v).copy() for v in model.weights}
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+    model.fit(np.random.default_rng(0).normal(size=(8, 32, 32, 3)).astype("float32") * 50, np.array([0, 1] * 4), epochs=1, verbose=0)
+    after = {v.path: keras.ops.convert_to_numpy(v) for v in model.weights}
+
+    changed = {path for path in before if not np.array_equal(before[path], after[path])}
+    assert any(path.startswith("conv5_block3_3_conv") for path in changed)
+    assert not any("_bn/" in path or path.startswith(("conv1_", "conv4_")) for path in changed), sorted(changed)

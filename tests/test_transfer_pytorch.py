@@ -105,3 +105,33 @@ def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
     assert url in message and url.rsplit("/", 1)[1] in message
     assert weights.WEIGHTS_DIR_ENV in message and "WEIGHTS_FILES" in message
     assert not list((tmp_path / "torch").rglob("*.pth"))  # no partial download left behind
+
+
+def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_statistics():
+    from notebook_code import load_definitions
+
+    nb = load_definitions("09_transfer_learning_pytorch")
+    nb.update(WEIGHTS=None, WEIGHTS_FILES={}, DROPOUT=0.2, FINE_TUNE_LEARNING_RATE=1e-2, device=torch.device("cpu"))
+    torch.manual_seed(0)
+    backbone, n_features = nb["make_backbone"]("resnet50")
+    assert n_features == 2048 and isinstance(backbone.fc, torch.nn.Identity)
+    nb["freeze"](backbone)
+    nb["unfreeze_top"](backbone, ("layer4.",))
+    trainable = [name for name, p in backbone.named_parameters() if p.requires_grad]
+    assert trainable and all(name.startswith("layer4.") and ".bn" not in name and "downsample.1" not in name for name in trainable)
+
+    model = torch.nn.Sequential(backbone, nb["make_head"](n_features))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    nb["train_mode"](model)
+    assert model[1][0].training  # dropout on
+    assert not any(m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    loss = model(torch.rand(4, 3, 32, 32)).sum()
+    loss.backward()
+    optimizer.step()
+
+    after = model.state_dict()
+    assert not torch.equal(after["0.layer4.2.conv3.weight"], before["0.layer4.2.conv3.weight"])
+    unchanged = ("0.conv1.weight", "0.layer1.0.conv1.weight", "0.layer4.0.bn1.running_mean", "0.layer4.0.bn1.weight", "0.bn1.running_var")
+    for key in unchanged:
+        assert torch.equal(after[key], before[key]), key
