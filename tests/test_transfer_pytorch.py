@@ -135,3 +135,21 @@ def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_sta
     unchanged = ("0.conv1.weight", "0.layer1.0.conv1.weight", "0.layer4.0.bn1.running_mean", "0.layer4.0.bn1.weight", "0.bn1.running_var")
     for key in unchanged:
         assert torch.equal(after[key], before[key]), key
+
+
+def test_the_comparison_chart_draws_every_panel_and_names_missing_columns():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+    from helpers.comparison import PANELS, plot_comparison, style_table
+
+    columns = sorted({c for cs, _, _ in PANELS for c in cs})
+    table = pd.DataFrame({c: [0.9, 0.95] for c in columns}, index=["resnet50", "vgg16"])
+    table["parameters"] = [23.5e6, 14.7e6]
+    fig = plot_comparison(table, "test")
+    assert [axis.get_ylabel() for axis in fig.axes] == [ylabel for _, ylabel, _ in PANELS]
+    assert max(bar.get_height() for bar in fig.axes[1].patches) == pytest.approx(23.5)  # in millions
+    assert "23,500,000" in style_table(table).to_html()
+    with pytest.raises(ValueError, match="inference ms/image"):
+        plot_comparison(table.drop(columns="inference ms/image"), "test")
