@@ -110,7 +110,9 @@ def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None):
         shutil.copyfile(companion, copy.parent / companion.name)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{lab['base']}/lab/tree/notebooks/{notebook.name}?token={lab['token']}")
+        # A workspace of its own: JupyterLab would otherwise reopen the notebooks of earlier tests beside it.
+        workspace = f"{notebook.stem}-{secrets.token_hex(4)}"
+        page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/notebooks/{notebook.name}?token={lab['token']}")
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
         # Run All before the kernel is connected opens a kernel dialog; wait as a person would.
         wait_until(lambda: kernel_state(lab, notebook.name) == "idle" and kernel_idle(page), 120, page, "the kernel to start")
@@ -126,7 +128,9 @@ def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None):
         shown_errors = [text[-2000:] for text in stderr if looks_like_error(text) or any(w in text for w in SETUP_WARNINGS)]
         if screenshot:
             # Collapse the file browser (click its open tab) so the notebook gets the width.
-            page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").first.click()
+            open_tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+            if open_tab.count():
+                open_tab.first.click()
             figures = page.locator(".jp-OutputArea-output img")
             if figures.count():  # the notebook's last figure, rather than its closing exercises
                 figures.last.evaluate("img => img.scrollIntoView({block: 'center'})")
@@ -140,6 +144,7 @@ def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None):
         wait_until(lambda: copy.stat().st_mtime_ns != before, 60, page, "the notebook to be saved")
     finally:
         page.close()
+        shut_down_kernel(lab, notebook.name)
     return nbformat.read(copy, as_version=4), shown_errors
 
 
@@ -163,6 +168,15 @@ def kernel_state(lab, name: str) -> str | None:
         sessions = json.load(response)
     states = [s["kernel"]["execution_state"] for s in sessions if s.get("path", "").endswith(name) and s.get("kernel")]
     return states[0] if len(states) == 1 else None
+
+
+def shut_down_kernel(lab, name: str):
+    """Free the kernel's memory once its notebook is done (each test uses a notebook of its own)."""
+    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as response:
+        sessions = [s for s in json.load(response) if s.get("path", "").endswith(name)]
+    for session in sessions:
+        request = urllib.request.Request(f"{lab['base']}/api/sessions/{session['id']}?token={lab['token']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
 
 
 def wait_until(condition, seconds: float, page, what: str):
