@@ -5,10 +5,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-from helpers import setup
 
-SCRIPT = setup.PROJECT_ROOT / "benchmarks" / "run_all.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "run_all.py"
 WRITES = """
 import json, os, sys
 from pathlib import Path

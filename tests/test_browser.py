@@ -22,13 +22,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import setup
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-NOTEBOOKS = setup.PROJECT_ROOT / "notebooks"
-SCREENSHOTS = setup.IMAGES_DIR / "browser"
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, wherever CATSDOGS_ROOT puts data
+NOTEBOOKS = CHECKOUT / "notebooks"
+SCREENSHOTS = CHECKOUT / "images" / "browser"
 # The first NumPy notebook and one framework notebook (PyTorch, else Keras), whichever exist.
 FRAMEWORK_NOTEBOOK = next((s for s in ("07_pytorch_cnn", "05_keras_cnn_cpu") if (NOTEBOOKS / f"{s}.ipynb").exists()), "07_pytorch_cnn")
 RUN_TIMEOUT_S = 600

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from helpers import setup
 
-ROOT = setup.PROJECT_ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def requirement_lines() -> list[str]:

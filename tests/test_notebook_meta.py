@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 import sys
 
 import nbformat
@@ -10,12 +11,13 @@ import pytest
 
 from helpers import setup
 
-SCRIPT = setup.PROJECT_ROOT / "tools" / "notebooks_meta.py"
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, wherever CATSDOGS_ROOT puts data
+SCRIPT = CHECKOUT / "tools" / "notebooks_meta.py"
 spec = importlib.util.spec_from_file_location("notebooks_meta", SCRIPT)
 meta = sys.modules.setdefault("notebooks_meta", importlib.util.module_from_spec(spec))
 spec.loader.exec_module(meta)
 
-NOTEBOOKS = setup.PROJECT_ROOT / "notebooks"
+NOTEBOOKS = CHECKOUT / "notebooks"
 OLD_URL = "https://github.com/someone-else/old-name"
 
 

@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from helpers import setup
 
-SCRIPT = setup.PROJECT_ROOT / "tools" / "run_series.py"
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, wherever CATSDOGS_ROOT puts data
+SCRIPT = CHECKOUT / "tools" / "run_series.py"
 spec = importlib.util.spec_from_file_location("run_series", SCRIPT)
 run_series = sys.modules.setdefault("run_series", importlib.util.module_from_spec(spec))
 spec.loader.exec_module(run_series)
@@ -53,7 +54,8 @@ def tiny_series(tmp_path):
 def run_script(root, *args):
     env = {**os.environ, "CATSDOGS_ROOT": str(root)}
     env.pop("CATSDOGS_QUICK", None)
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run([sys.executable, str(SCRIPT), "--notebooks", str(root / "notebooks"), *args],
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_failure_named_with_its_cell_others_run_overrides_only_where_defined(tiny_series):

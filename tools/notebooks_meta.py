@@ -241,12 +241,13 @@ def process(directory: Path, repo_url: str, write: bool) -> list[Report]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 listing what is stale or missing")
-    parser.add_argument("--notebooks", type=Path, default=None, help="folder of NN_*.ipynb (default: the project's notebooks/)")
+    parser.add_argument("--notebooks", type=Path, default=Path(__file__).resolve().parent.parent / "notebooks",
+                        help="folder of NN_*.ipynb (default: this checkout's notebooks/)")
     parser.add_argument("--repo-url", default=None, help="default: helpers.setup.REPO_URL")
     args = parser.parse_args(argv)
     from helpers import setup
 
-    directory = args.notebooks or setup.PROJECT_ROOT / "notebooks"
+    directory = args.notebooks
     repo_url = args.repo_url or setup.REPO_URL
     reports = process(directory, repo_url, write=not args.check)
     if not reports:

@@ -23,6 +23,10 @@ from pathlib import Path
 
 import nbformat
 
+# The notebooks come from this checkout; data/ (and so data/series/) follows helpers.setup,
+# which CATSDOGS_ROOT can move.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
 
 @dataclass
 class Outcome:
@@ -140,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="override a parameters-cell value, e.g. -p EPOCHS 3")
     parser.add_argument("--quick", action="store_true", help="quick mode (CATSDOGS_QUICK=1): small data, few iterations")
     parser.add_argument("--timeout", type=float, default=None, help="seconds a single cell may run (default: no limit)")
-    parser.add_argument("--notebooks", type=Path, default=setup.PROJECT_ROOT / "notebooks", help="default: notebooks/")
+    parser.add_argument("--notebooks", type=Path, default=CHECKOUT / "notebooks", help="default: this checkout's notebooks/")
     parser.add_argument("--output-dir", type=Path, default=setup.DATA_DIR / "series", help="default: data/series/")
     args = parser.parse_args(argv)
 
