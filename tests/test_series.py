@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,15 @@ def test_parameters_of_reads_names_assigned_in_the_tagged_cell_only(tmp_path):
     path = tmp_path / "01_x.ipynb"
     tiny_notebook(path, "EPOCHS = 5\nIMAGE_SIZE, BATCH_SIZE = 64, 32\nif QUICK:\n    EPOCHS = 1", "OTHER = 2")
     assert run_series.parameters_of(path) == {"EPOCHS", "IMAGE_SIZE", "BATCH_SIZE"}
+
+
+@pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
+def test_make_series_turns_upper_case_variables_into_overrides():
+    result = subprocess.run(["make", "-n", "-o", "install", "series", "IMAGES=/photos here", "ONLY=05 07", "QUICK=1",
+                             "EPOCHS=3", "LEARNING_RATE=1e-3"], cwd=CHECKOUT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    command = result.stdout.strip().splitlines()[-1]
+    assert "tools/run_series.py" in command
+    for part in ("--images '/photos here'", "--only 05 07", "--quick", "-p EPOCHS '3'", "-p LEARNING_RATE '1e-3'"):
+        assert part in command
+    assert "-p IMAGES" not in command and "-p ONLY" not in command and "-p QUICK" not in command
