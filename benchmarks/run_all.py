@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     failures = {}
     if args.table_only:
         stems = None
-        when = "results as last written"
+        newest = max((p.stat().st_mtime for p in args.results.glob("*.json")), default=time.time())
+        when = datetime.fromtimestamp(newest, timezone.utc).strftime("%Y-%m-%d %H:%M UTC (newest results file)")
     else:
         failures = run_scripts(scripts, args.timeout, dict(os.environ))
         stems = [s.stem for s in scripts if s.stem not in failures]  # no stale numbers for a failed script
