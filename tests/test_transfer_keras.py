@@ -8,24 +8,33 @@ import pytest
 
 from conftest import run_in_fresh_python
 
+from helpers import weights  # imports no framework itself
+
 pytestmark = pytest.mark.tensorflow
 
-keras = pytest.importorskip("keras")
-from helpers import weights  # noqa: E402
+
+@pytest.fixture(scope="module")
+def keras():
+    """Imported by the tests, not at collection: `pytest -m "not tensorflow"` collects this file beside torch tests."""
+    return pytest.importorskip("keras")
 
 
 def _random_base(name: str, size: int, seed: int):
+    import keras
+
     keras.utils.set_random_seed(seed)
     return weights.keras_base(name, weights=None, input_size=size)
 
 
 def _assert_same_weights(expected, actual):
+    import keras
+
     assert len(expected.weights) == len(actual.weights)
     for want, got in zip(expected.weights, actual.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), err_msg=want.path)
 
 
-def test_a_saved_weights_file_is_restored_exactly(tmp_path):
+def test_a_saved_weights_file_is_restored_exactly(tmp_path, keras):
     saved = _random_base("ResNet50", 32, seed=1)
     path = tmp_path / "resnet50_catsdogs.weights.h5"
     saved.save_weights(path)
@@ -37,7 +46,7 @@ def test_a_saved_weights_file_is_restored_exactly(tmp_path):
     _assert_same_weights(saved, loaded)
 
 
-def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch):
+def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch, keras):
     """The real ImageNet files are legacy HDF5 weights files: one is found under its download name."""
     import h5py
     from keras.src.legacy.saving import legacy_h5_format
@@ -52,31 +61,31 @@ def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch
     _assert_same_weights(saved, loaded)
 
 
-def test_a_missing_weights_file_says_so(tmp_path):
+def test_a_missing_weights_file_says_so(tmp_path, keras):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         weights.keras_base("VGG16", weights_file=tmp_path / "nowhere.h5", input_size=32)
 
 
-def test_weights_none_builds_a_random_base_of_the_requested_size():
+def test_weights_none_builds_a_random_base_of_the_requested_size(keras):
     base = weights.keras_base("InceptionV3", weights=None, input_size=75)
     assert base.input_shape == (None, 75, 75, 3)
     assert base.output_shape[-1] == 2048
 
 
 @pytest.mark.parametrize("name", ["VGG16", "ResNet50"])
-def test_caffe_models_get_bgr_minus_the_imagenet_mean(name):
+def test_caffe_models_get_bgr_minus_the_imagenet_mean(name, keras):
     pixel = np.array([[[[10.0, 20.0, 30.0]]]], dtype="float32")  # R, G, B
     out = weights.keras_preprocess_input(name)(pixel.copy())
     # channels swapped to B, G, R, then the ImageNet mean (B 103.939, G 116.779, R 123.68) subtracted; no scaling
     np.testing.assert_allclose(out.ravel(), [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-5)
 
 
-def test_inception_v3_gets_minus_one_to_one():
+def test_inception_v3_gets_minus_one_to_one(keras):
     pixels = np.array([[[[0.0, 127.5, 255.0]]]], dtype="float32")
     np.testing.assert_allclose(weights.keras_preprocess_input("InceptionV3")(pixels.copy()).ravel(), [-1.0, 0.0, 1.0], atol=1e-6)
 
 
-def test_input_sizes_and_download_addresses_match_keras_applications():
+def test_input_sizes_and_download_addresses_match_keras_applications(keras):
     from keras.src.applications import inception_v3, resnet, vgg16
 
     assert weights.KERAS_WEIGHTS["VGG16"].url == vgg16.WEIGHTS_PATH_NO_TOP
@@ -112,7 +121,7 @@ def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
     assert not (tmp_path / "keras" / "models" / spec.filename).exists()  # no partial download left behind
 
 
-def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_statistics():
+def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_statistics(keras):
     from notebook_code import load_definitions
 
     nb = load_definitions("08_transfer_learning_keras")

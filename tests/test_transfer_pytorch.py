@@ -8,23 +8,32 @@ import pytest
 
 from conftest import run_in_fresh_python
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("torchvision")
-from helpers import weights  # noqa: E402
+from helpers import weights  # imports no framework itself
+
+
+@pytest.fixture(scope="module")
+def torch():
+    """Imported by the tests, not at collection: `pytest -m tensorflow` collects this file beside TensorFlow tests."""
+    pytest.importorskip("torchvision")
+    return pytest.importorskip("torch")
 
 
 def _random_state_dict(name: str, seed: int) -> dict:
+    import torch
+
     torch.manual_seed(seed)
     return weights.torch_model(name, weights=None).state_dict()
 
 
 def _assert_same_tensors(expected: dict, actual: dict):
+    import torch
+
     assert expected.keys() == actual.keys()
     for key, tensor in expected.items():
         assert torch.equal(actual[key], tensor), key
 
 
-def test_a_saved_state_dict_is_restored_exactly(tmp_path):
+def test_a_saved_state_dict_is_restored_exactly(tmp_path, torch):
     saved = _random_state_dict("resnet50", seed=1)
     path = tmp_path / "my_resnet50.pth"
     torch.save(saved, path)
@@ -36,7 +45,7 @@ def test_a_saved_state_dict_is_restored_exactly(tmp_path):
     _assert_same_tensors(saved, model.state_dict())
 
 
-def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch):
+def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch, torch):
     """torchvision's Inception v3 file (with its auxiliary classifier) under its download name."""
     saved = _random_state_dict("inception_v3", seed=3)
     filename = weights.torch_weights("inception_v3").url.rsplit("/", 1)[1]
@@ -49,12 +58,12 @@ def test_the_download_file_in_catsdogs_weights_dir_is_used(tmp_path, monkeypatch
     assert model.transform_input  # the weights came from Google's model, which expects [-1, 1] inputs
 
 
-def test_a_missing_weights_file_says_so(tmp_path):
+def test_a_missing_weights_file_says_so(tmp_path, torch):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         weights.torch_model("resnet50", weights_file=tmp_path / "nowhere.pth")
 
 
-def test_unknown_model_names_are_refused():
+def test_unknown_model_names_are_refused(torch):
     with pytest.raises(ValueError, match="vgg16"):
         weights.torch_weights("resnet18x")
 
@@ -63,7 +72,7 @@ def test_unknown_model_names_are_refused():
     "name, resize, crop",
     [("vgg16", 256, 224), ("resnet50", 232, 224), ("inception_v3", 342, 299)],
 )
-def test_each_model_gets_its_own_transforms(name, resize, crop):
+def test_each_model_gets_its_own_transforms(name, resize, crop, torch):
     from PIL import Image
 
     transform = weights.torch_transforms(name)
@@ -76,7 +85,7 @@ def test_each_model_gets_its_own_transforms(name, resize, crop):
     np.testing.assert_allclose(out.mean(dim=(1, 2)).numpy(), expected, atol=1e-4)
 
 
-def test_quick_mode_crops_keep_the_models_margin():
+def test_quick_mode_crops_keep_the_models_margin(torch):
     small = weights.torch_transforms("inception_v3", crop_size=75)
     assert small.crop_size == [75] and small.resize_size == [round(75 * 342 / 299)]
 
@@ -107,7 +116,7 @@ def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
     assert not list((tmp_path / "torch").rglob("*.pth"))  # no partial download left behind
 
 
-def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_statistics():
+def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_statistics(torch):
     from notebook_code import load_definitions
 
     nb = load_definitions("09_transfer_learning_pytorch")
