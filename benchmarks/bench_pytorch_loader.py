@@ -10,7 +10,8 @@ Images per second, all measured in this one run:
     FastJpegLoader, with PIL's full-size decode, and with 0 workers;
   * notebook 07's training step (`run_epoch` of train_pytorch_cnn.py) on batches already in
     memory (the model's own speed) and fed by the DataLoader (what the notebook gets). The
-    loop is input-bound when the second is clearly slower than the first;
+    loop is input-bound when the second is clearly slower than the first. Also with one
+    torch thread: faster than all threads means other work keeps the cores busy;
   * torch.compile against eager on this device (the first step, compilation included, separately);
   * with a GPU: float32 against AMP + channels-last, each with and without torch.compile.
 Prints Markdown table rows and writes data/benchmarks/bench_pytorch_loader.json.
@@ -80,7 +81,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--data", help="folder of cat and dog photos (default: CATSDOGS_IMAGES, else the synthetic quick-mode photos)")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--batches", type=int, default=4, help="batches timed per case (after one warm-up batch)")
+    parser.add_argument("--batches", type=int, default=4, help="batches timed per training case, after one warm-up batch (the loader alone: 4 times as many)")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it needs a C compiler and takes a minute)")
     args = parser.parse_args(argv)
 
@@ -96,12 +97,12 @@ def main(argv=None) -> list[dict]:
         entry = {"case": case, "images_per_s": round(value, 1),
                  "ratio": round(value / baseline, 2) if baseline else None, "vs": baseline_name, **extra}
         rows.append(entry)
-        print(f"| {case} | {value:.1f} | {entry['ratio'] if entry['ratio'] is not None else ''} | {baseline_name} |", flush=True)
+        print(f"| {case} | {value:.1f} | {entry['ratio'] if entry['ratio'] is not None else ''} | {baseline_name} | {extra.get('first_step_s', '')} |", flush=True)
 
     print(f"dataset {dataset.name} ({len(dataset.files('train')[0])} training photos), image size {args.image_size}, "
           f"batch {args.batch_size}, {args.batches} timed batches per case, {os.cpu_count()} CPUs, "
           f"{torch.get_num_threads()} torch threads, default num_workers {workers}. Timings on a shared machine are noisy.\n")
-    print("| case | images/s | ratio | vs |\n|---|---|---|---|")
+    print("| case | images/s | ratio | vs | first step (s), compiling included |\n|---|---|---|---|---|")
 
     train_loader = make_loaders(dataset, augment, evaluate, args.batch_size, workers, loader=fast_jpeg)["train"]
     memory_batches = list(itertools.islice(endless(train_loader), 2))
@@ -115,13 +116,19 @@ def main(argv=None) -> list[dict]:
 
     eager, _ = training_speed(model_on(cpu), itertools.cycle(memory_batches), cpu, args.batches, args.batch_size, False, False)
     row("CPU training loop, batches in memory (float32, eager)", eager, eager, "itself")
+    threads = torch.get_num_threads()
+    if threads > 1:  # on a machine whose cores are busy with other work, threads wait for each other
+        torch.set_num_threads(1)
+        one_thread, _ = training_speed(model_on(cpu), itertools.cycle(memory_batches), cpu, args.batches, args.batch_size, False, False)
+        torch.set_num_threads(threads)
+        row("CPU training loop, batches in memory, 1 torch thread", one_thread, eager, f"{threads} threads")
     fed, _ = training_speed(model_on(cpu), endless(train_loader), cpu, args.batches, args.batch_size, False, False)
     row(f"CPU training loop fed by the DataLoader ({workers} workers)", fed, eager, "batches in memory")
-    row(f"DataLoader alone, {workers} workers, FastJpegLoader", loader_speed(train_loader, args.batches), eager, "CPU training loop")
+    row(f"DataLoader alone, {workers} workers, FastJpegLoader", loader_speed(train_loader, 4 * args.batches), eager, "CPU training loop")
     plain = make_loaders(dataset, augment, evaluate, args.batch_size, workers)["train"]
-    row(f"DataLoader alone, {workers} workers, PIL full-size decode", loader_speed(plain, args.batches), eager, "CPU training loop")
+    row(f"DataLoader alone, {workers} workers, PIL full-size decode", loader_speed(plain, 4 * args.batches), eager, "CPU training loop")
     in_process = make_loaders(dataset, augment, evaluate, args.batch_size, 0, loader=fast_jpeg)["train"]
-    row("DataLoader alone, 0 workers, FastJpegLoader", loader_speed(in_process, args.batches), eager, "CPU training loop")
+    row("DataLoader alone, 0 workers, FastJpegLoader", loader_speed(in_process, 4 * args.batches), eager, "CPU training loop")
     if not args.no_compile:
         compiled, first_step = training_speed(model_on(cpu, compile=True), itertools.cycle(memory_batches), cpu, args.batches, args.batch_size, False, False)
         row("CPU training loop, batches in memory, torch.compile", compiled, eager, "eager", first_step_s=round(first_step, 1))
