@@ -118,10 +118,11 @@ def run_epoch(model, loader, device, optimizer=None, scaler=None, amp: bool = Fa
     model.train(training)
     if channels_last is None:
         channels_last = device.type == "cuda"  # faster convolutions on tensor cores; no gain on CPU
-    totals = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, images
+    sums = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, correct predictions
+    count = 0
     bar = tqdm(loader, desc=description, leave=False, disable=not progress, unit="batch")
     with torch.set_grad_enabled(training):
-        for images, labels in bar:
+        for step, (images, labels) in enumerate(bar, 1):
             images = images.to(device, non_blocking=True, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
             labels = labels.to(device, non_blocking=True)
             # Mixed precision: float16 matrix maths where safe, float32 where it matters
@@ -137,8 +138,12 @@ def run_epoch(model, loader, device, optimizer=None, scaler=None, amp: bool = Fa
                 else:
                     loss.backward()
                     optimizer.step()
-            totals += torch.stack([loss.detach().double() * len(labels), (logits.argmax(1) == labels).sum().double(), torch.tensor(len(labels), dtype=torch.float64, device=device)])
-            bar.set_postfix(loss=f"{totals[0].item() / totals[2].item():.3f}", acc=f"{totals[1].item() / totals[2].item():.3f}")
+            sums += torch.stack([loss.detach().double() * len(labels), (logits.argmax(1) == labels).sum().double()])
+            count += len(labels)
+            if progress and step % 10 == 0:  # reading numbers off a GPU waits for it: not every batch
+                loss_sum, correct = sums.tolist()
+                bar.set_postfix(loss=f"{loss_sum / count:.3f}", acc=f"{correct / count:.3f}")
+    totals = torch.cat([sums, torch.tensor([count], dtype=torch.float64, device=device)])
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.all_reduce(totals)
     loss_sum, correct, count = totals.tolist()
