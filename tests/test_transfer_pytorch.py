@@ -162,3 +162,17 @@ def test_the_comparison_chart_draws_every_panel_and_names_missing_columns():
     assert "23,500,000" in style_table(table).to_html()
     with pytest.raises(ValueError, match="inference ms/image"):
         plot_comparison(table.drop(columns="inference ms/image"), "test")
+
+
+def test_the_notebooks_backbone_comes_from_the_file_in_weights_files(tmp_path, torch):
+    from notebook_code import load_definitions
+
+    saved = _random_state_dict("resnet50", seed=5)
+    torch.save(saved, tmp_path / "resnet50-by-hand.pth")
+    nb = load_definitions("09_transfer_learning_pytorch")
+    nb.update(WEIGHTS="DEFAULT", WEIGHTS_FILES={"resnet50": str(tmp_path / "resnet50-by-hand.pth")})
+
+    backbone, _ = nb["make_backbone"]("resnet50")
+
+    kept = {key: tensor for key, tensor in saved.items() if not key.startswith("fc.")}  # the ImageNet classifier is dropped
+    _assert_same_tensors(kept, backbone.state_dict())
