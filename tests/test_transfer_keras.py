@@ -1,12 +1,10 @@
 """helpers.weights for notebook 08 (Keras): local weights files, each model's own preprocessing, the offline error."""
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
 
-from conftest import run_in_fresh_python
+from offline_weights import offline_error_message
 
 from helpers import weights  # imports no framework itself
 
@@ -96,24 +94,7 @@ def test_input_sizes_and_download_addresses_match_keras_applications(keras):
 
 
 def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
-    # A fresh interpreter: KERAS_HOME is read when keras is imported. The proxy on a closed
-    # local port makes the download fail at once, on machines with internet access too.
-    code = textwrap.dedent(
-        """
-        from helpers import weights
-        try:
-            weights.keras_base("VGG16", input_size=32)
-        except weights.WeightsUnavailableError as error:
-            print("MESSAGE:", error)
-        else:
-            raise SystemExit("no error raised")
-        """
-    )
-    dead_proxy = "http://127.0.0.1:9"
-    env = {"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": dead_proxy, "https_proxy": dead_proxy,
-           "HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy, "NO_PROXY": "", "no_proxy": ""}
-    result = run_in_fresh_python(code, timeout=180, env={**env, weights.WEIGHTS_DIR_ENV: str(tmp_path / "empty")})
-    message = result.stdout.split("MESSAGE:", 1)[1]
+    message = offline_error_message('weights.keras_base("VGG16", input_size=32)', tmp_path, {"KERAS_HOME": str(tmp_path / "keras")})
     spec = weights.KERAS_WEIGHTS["VGG16"]
     assert "Connect this machine to the internet" in message
     assert spec.url in message and spec.filename in message

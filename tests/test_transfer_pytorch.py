@@ -1,12 +1,10 @@
 """helpers.weights for notebook 09 (torchvision): local weights files, each model's own transforms, the offline error."""
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
 
-from conftest import run_in_fresh_python
+from offline_weights import offline_error_message
 
 from helpers import weights  # imports no framework itself
 
@@ -91,24 +89,7 @@ def test_quick_mode_crops_keep_the_models_margin(torch):
 
 
 def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
-    # The proxy on a closed local port makes the download fail at once, on machines with internet access too.
-    code = textwrap.dedent(
-        """
-        from helpers import weights
-        try:
-            weights.torch_model("resnet50")
-        except weights.WeightsUnavailableError as error:
-            print("MESSAGE:", error)
-        else:
-            raise SystemExit("no error raised")
-        """
-    )
-    dead_proxy = "http://127.0.0.1:9"
-    env = {"TORCH_HOME": str(tmp_path / "torch"), "HTTPS_PROXY": dead_proxy, "https_proxy": dead_proxy,
-           "HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy, "NO_PROXY": "", "no_proxy": "",
-           weights.WEIGHTS_DIR_ENV: str(tmp_path / "empty")}
-    result = run_in_fresh_python(code, timeout=180, env=env)
-    message = result.stdout.split("MESSAGE:", 1)[1]
+    message = offline_error_message('weights.torch_model("resnet50")', tmp_path, {"TORCH_HOME": str(tmp_path / "torch")})
     url = weights.torch_weights("resnet50").url
     assert "Connect this machine to the internet" in message
     assert url in message and url.rsplit("/", 1)[1] in message
