@@ -18,10 +18,10 @@ Threads: OpenBLAS and PyTorch both get the same number of threads (--threads, de
 small machine OpenBLAS's spinning threads make these small products many times slower; see the
 notebooks' setup cells). Timings on a busy machine are noisy: each variant runs in several rounds,
 interleaved, and the fastest round counts. Measured on the shared 2-core development machine (load 10-16),
-two runs gave NumPy/PyTorch float64 ratios of 0.86 and 1.43: the two big matrix products per iteration
+three runs gave NumPy/PyTorch float64 ratios of 0.86, 1.43 and 0.88: the two big matrix products per iteration
 (20 x 12288 times 12288 x m, forward and for dW1) dominate and take about the same time in both libraries
 (measured alone: 15 ms NumPy vs 17-21 ms PyTorch per product), so the ratio is about 1 plus noise;
-float32 stayed below 1 (0.87-0.97) and the convolution at 2.4x.
+float32 stayed below 1 (0.87-0.97) and the convolution between 1.3x and 2.4x.
 
 Usage:
     python benchmarks/bench_numpy.py                 # 100 iterations per DNN variant and round (x5 rounds)
