@@ -1,7 +1,6 @@
 """helpers.gradcam: heat maps at the image's size, in [0, 1], for plain and nested Keras models."""
 from __future__ import annotations
 
-import os
 import textwrap
 
 import numpy as np
@@ -9,17 +8,15 @@ import pytest
 
 from conftest import run_in_fresh_python
 
+from helpers.gradcam import grad_cam, show_grad_cam
+from helpers.keras_models import LAST_CONV_LAYER, make_augmentation, make_model
+from keras_support import keras  # noqa: F401  (the fixture)
+
 pytestmark = pytest.mark.tensorflow
-
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # before TensorFlow loads: see notebook 05
-keras = pytest.importorskip("keras")
-
-from helpers.gradcam import grad_cam, show_grad_cam  # noqa: E402
-from helpers.keras_models import LAST_CONV_LAYER, make_augmentation, make_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def model():
+def model(keras):
     keras.utils.set_random_seed(0)
     return make_model((40, 56, 3), (4, 8, 16, 32))
 
@@ -50,7 +47,7 @@ def test_explaining_cat_or_dog_gives_different_maps(model, images):
         np.testing.assert_allclose(predicted[index], (dog if is_dog else cat)[index], atol=1e-5)
 
 
-def test_a_layer_inside_a_nested_base_model_is_found(images):
+def test_a_layer_inside_a_nested_base_model_is_found(keras, images):
     keras.utils.set_random_seed(1)
     full = make_model((40, 56, 3), (4, 8, 16))
     base = keras.Model(full.inputs, full.get_layer(LAST_CONV_LAYER).output, name="base")
@@ -68,7 +65,7 @@ def test_an_unknown_layer_name_lists_the_layers(model, images):
         grad_cam(model, images, "block14_sepconv2_act")
 
 
-def test_show_grad_cam_draws_one_panel_per_image(images):
+def test_show_grad_cam_draws_one_panel_per_image(keras, images):
     import matplotlib
 
     matplotlib.use("Agg")

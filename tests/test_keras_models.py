@@ -1,22 +1,20 @@
 """helpers.keras_models: the keras.io network of notebooks 05 and 06, and its checkpoints."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
+from helpers.data import get_dataset
+from helpers.keras_data import as_arrays, image_datasets
+from helpers.keras_models import CPU_FILTERS, GPU_FILTERS, LAST_CONV_LAYER, make_augmentation, make_model
+from keras_support import keras  # noqa: F401  (the fixture)
+
 pytestmark = pytest.mark.tensorflow
-
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # before TensorFlow loads: see notebook 05
-keras = pytest.importorskip("keras")
-
-from helpers.data import get_dataset  # noqa: E402
-from helpers.keras_data import as_arrays, image_datasets  # noqa: E402
-from helpers.keras_models import CPU_FILTERS, GPU_FILTERS, LAST_CONV_LAYER, make_augmentation, make_model  # noqa: E402
 
 
 def _compile(model):
+    import keras  # already loaded by the `keras` fixture of the calling test
+
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
@@ -26,7 +24,7 @@ def _compile(model):
 
 
 @pytest.mark.parametrize("augment_in_model", [False, True], ids=["05-augment-in-pipeline", "06-augment-in-model"])
-def test_the_checkpoint_the_notebooks_save_loads_and_predicts_the_same(project_dirs, synthetic_pets, tmp_path, augment_in_model):
+def test_the_checkpoint_the_notebooks_save_loads_and_predicts_the_same(keras, project_dirs, synthetic_pets, tmp_path, augment_in_model):
     keras.utils.set_random_seed(0)
     dataset = get_dataset(synthetic_pets.root, progress=False)
     augmentation = make_augmentation(seed=0)
@@ -46,7 +44,7 @@ def test_the_checkpoint_the_notebooks_save_loads_and_predicts_the_same(project_d
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
 
 
-def test_filter_sizes_set_the_width_of_every_block():
+def test_filter_sizes_set_the_width_of_every_block(keras):
     model = make_model((64, 64, 3), (2, 4, 8, 16, 32))
     convolutions = [layer for layer in model.layers if "conv" in layer.__class__.__name__.lower()]
     assert convolutions[0].filters == 2  # entry block
@@ -57,16 +55,16 @@ def test_filter_sizes_set_the_width_of_every_block():
     assert CPU_FILTERS == (2, 4, 8, 16, 32) and GPU_FILTERS == (128, 256, 512, 728, 1024)
 
 
-def test_more_than_two_classes_get_one_logit_each():
+def test_more_than_two_classes_get_one_logit_each(keras):
     assert make_model((32, 32, 3), (4, 8, 16), num_classes=5).output.shape == (None, 5)
 
 
-def test_too_few_filter_sizes_is_a_clear_error():
+def test_too_few_filter_sizes_is_a_clear_error(keras):
     with pytest.raises(ValueError, match="entry, at least one block, exit"):
         make_model((32, 32, 3), (8, 16))
 
 
-def test_under_mixed_precision_the_logit_stays_float32():
+def test_under_mixed_precision_the_logit_stays_float32(keras):
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         model = make_model((32, 32, 3), (4, 8, 16))

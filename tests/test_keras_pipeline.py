@@ -1,27 +1,21 @@
 """helpers.keras_data: the tf.data pipeline of notebooks 05, 06 and 08 over the cleaned tree."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
+from helpers.data import get_dataset
+from helpers.keras_data import as_arrays, image_datasets
+from helpers.keras_models import make_augmentation
+from keras_support import keras  # noqa: F401  (the fixture)
+
 pytestmark = pytest.mark.tensorflow
-
-# TF 2.20/2.21's oneDNN kernels corrupt memory on some narrow strided convolutions (notebook 05);
-# the variable only counts when it is set before TensorFlow loads.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-tf = pytest.importorskip("tensorflow")
-
-from helpers.data import get_dataset  # noqa: E402
-from helpers.keras_data import as_arrays, image_datasets  # noqa: E402
-from helpers.keras_models import make_augmentation  # noqa: E402
 
 SIZE = (40, 48)  # not square, so height and width cannot be swapped unnoticed
 
 
 @pytest.fixture
-def dataset(project_dirs, synthetic_pets):
+def dataset(keras, project_dirs, synthetic_pets):
     return get_dataset(synthetic_pets.root, progress=False)
 
 
