@@ -50,3 +50,13 @@ def run_in_fresh_python(code: str, timeout: int = 600, env: dict | None = None):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     assert result.returncode == 0, f"exit {result.returncode}\nSTDOUT:\n{result.stdout[-3000:]}\nSTDERR:\n{result.stderr[-5000:]}"
     return result
+
+
+@pytest.fixture(autouse=True)
+def _tensorflow_stays_in_its_own_session(request):
+    """A test that imports TensorFlow must be marked `tensorflow` (Makefile runs those in a
+    pytest process of their own): otherwise a later torch import in the same process crashes."""
+    had_tensorflow = "tensorflow" in sys.modules
+    yield
+    if not had_tensorflow and "tensorflow" in sys.modules and "tensorflow" not in request.keywords:
+        pytest.fail(f"{request.node.nodeid} imported TensorFlow but is not marked @pytest.mark.tensorflow")
