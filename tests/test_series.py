@@ -131,8 +131,10 @@ def test_parameters_of_reads_names_assigned_in_the_tagged_cell_only(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
 def test_make_series_turns_upper_case_variables_into_overrides():
-    result = subprocess.run(["make", "-n", "-o", "install", "series", "IMAGES=/photos here", "ONLY=05 07", "QUICK=1",
-                             "EPOCHS=3", "LEARNING_RATE=1e-3"], cwd=CHECKOUT, capture_output=True, text=True, timeout=60)
+    # Under `make test` the parent make's MAKEFLAGS would add "Entering directory" lines: a clean make.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-o", "install", "series", "IMAGES=/photos here", "ONLY=05 07",
+                             "QUICK=1", "EPOCHS=3", "LEARNING_RATE=1e-3"], cwd=CHECKOUT, capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     command = result.stdout.strip().splitlines()[-1]
     assert "tools/run_series.py" in command
