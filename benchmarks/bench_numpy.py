@@ -183,6 +183,9 @@ def main():
         print(f"| {name} | {str(dtypes[name]).replace('torch.', '')} | {per_iteration * 1000:.2f} ms | {per_iteration * 2500:.1f} | {ratio:.2f} |")
         record["dnn"][name] = {"seconds_per_iteration": per_iteration, "seconds_2500": per_iteration * 2500,
                                "ratio_vs_pytorch_same_precision": ratio, "z1_dtype": str(dtypes[name])}
+        if library != "torch":  # one row per NumPy variant for benchmarks/run_all.py's table
+            rows.append({"case": f"L-layer net, 2,500 iterations, {name}", "seconds": per_iteration * 2500, "ratio": ratio,
+                         "vs": f"PyTorch {precision}", "target": "<= 1.0" if "naive" not in name else ""})
 
     conv = conv_variants(nb03)
     conv_seconds, _ = fastest({name: (lambda f=f: [f() for _ in range(ARGS.conv_repeats)]) for name, f in conv.items()}, ARGS.rounds)
@@ -193,6 +196,9 @@ def main():
         per_pass = total / ARGS.conv_repeats
         print(f"| {name} | {per_pass * 1000:.1f} | {total / torch_conv:.2f} |")
         record["conv"][name] = {"seconds_per_pass": per_pass, "ratio_vs_pytorch": total / torch_conv}
+        if not name.startswith("torch"):
+            rows.append({"case": f"conv 64x3x64x64 -> 16, 3x3, {name}", "seconds": per_pass, "ratio": total / torch_conv,
+                         "vs": "torch conv2d", "target": "<= 3.0"})
 
     best_numpy = min(seconds["NumPy float64 (notebook 02 as written)"], seconds["NumPy float32 (every array float32)"])
     summary = {
@@ -212,7 +218,7 @@ def main():
     ARGS.json.write_text(json.dumps({
         "script": "bench_numpy", "recorded_at": time.strftime("%Y-%m-%d %H:%M:%S"), "data": data_name,
         "iterations": iterations, "rounds": ARGS.rounds, "threads": ARGS.threads, "cpus": os.cpu_count(),
-        "numpy": np.__version__, "torch": torch.__version__, **record, "summary": summary,
+        "numpy": np.__version__, "torch": torch.__version__, "rows": rows, **record, "summary": summary,
     }, indent=2) + "\n")
     print(f"\nwrote {ARGS.json.relative_to(ROOT) if ARGS.json.is_relative_to(ROOT) else ARGS.json}")
 
