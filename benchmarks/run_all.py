@@ -62,9 +62,10 @@ def cell(value) -> str:
 
 
 def results_table(results_dir: Path, stems: list[str] | None = None) -> str:
-    """One Markdown table: a 'benchmark' column, then every key the rows have."""
+    """One Markdown table: benchmark, case, ratio, vs, target, then every other key the rows have."""
     paths = sorted(results_dir.glob("*.json")) if stems is None else [results_dir / f"{stem}.json" for stem in stems]
     rows, columns = [], ["benchmark"]
+    leading = ["case", "ratio", "vs", "target"]  # the comparison first, each script's own measurements after
     for path in paths:
         try:
             found = rows_of(json.loads(path.read_text()))
@@ -77,6 +78,7 @@ def results_table(results_dir: Path, stems: list[str] | None = None) -> str:
             columns += [key for key in row if key not in columns]
     if not rows:
         return f"No benchmark results in {results_dir}."
+    columns = ["benchmark"] + [c for c in leading if c in columns] + [c for c in columns[1:] if c not in leading]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
