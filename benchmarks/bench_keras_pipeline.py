@@ -86,7 +86,6 @@ def _interleaved_epoch_seconds(factory, datasets: dict, epochs: int) -> dict:
 
 
 def cpu_rows(source: str | None, image_size: int, batch_size: int, epochs: int) -> list[dict]:
-    import keras
     import tensorflow as tf
 
     from helpers.data import get_dataset

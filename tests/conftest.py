@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated data folder, the synthetic photos, the real shared photos."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +45,6 @@ def synthetic_pets(tmp_path_factory):
 
 def run_in_fresh_python(code: str, timeout: int = 600, env: dict | None = None):
     """Run code in a new interpreter (TensorFlow and torch may not share a process)."""
-    import os
     import subprocess
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
@@ -60,3 +60,14 @@ def _tensorflow_stays_in_its_own_session(request):
     yield
     if not had_tensorflow and "tensorflow" in sys.modules and "tensorflow" not in request.keywords:
         pytest.fail(f"{request.node.nodeid} imported TensorFlow but is not marked @pytest.mark.tensorflow")
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """Keras (and TensorFlow) imported when a test runs, never at collection: the pytest process
+    that runs the torch tests (`-m "not tensorflow"`) collects these files too, and TensorFlow
+    followed by torch in one process crashes."""
+    # TF 2.20/2.21's oneDNN kernels corrupt memory on narrow strided convolutions (notebook 05);
+    # the variable only counts when it is set before TensorFlow loads.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    return pytest.importorskip("keras")

@@ -10,7 +10,6 @@ from conftest import run_in_fresh_python
 
 from helpers.gradcam import grad_cam, show_grad_cam
 from helpers.keras_models import LAST_CONV_LAYER, make_augmentation, make_model
-from keras_support import keras  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.tensorflow
 

@@ -7,7 +7,6 @@ import pytest
 from helpers.data import get_dataset
 from helpers.keras_data import as_arrays, image_datasets
 from helpers.keras_models import CPU_FILTERS, GPU_FILTERS, LAST_CONV_LAYER, make_augmentation, make_model
-from keras_support import keras  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.tensorflow
 
