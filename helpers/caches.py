@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from helpers import setup
+from helpers.cleaning import JPEG_FORMATS
 from helpers.layout import CLASS_NAMES
 from helpers.parallel import parallel_map
 
@@ -33,12 +34,21 @@ class H5Dataset(NamedTuple):
     classes: np.ndarray  # bytes; classes[y] names label y
 
 
+def open_rgb(path: str | Path, min_side: int) -> Image.Image:
+    """A photo as an RGB image whose sides are still >= min_side.
+
+    JPEGs are decoded by libjpeg at 1/2, 1/4 or 1/8 scale when that is still large enough:
+    a big photo decodes several times faster than at full size.
+    """
+    with Image.open(path) as image:
+        if image.format in JPEG_FORMATS:
+            image.draft("RGB", (min_side, min_side))
+        return image.convert("RGB")
+
+
 def load_image(path: str | Path, size: int) -> np.ndarray:
     """One photo as uint8 (size, size, 3): squashed to a square, like Keras' default resize."""
-    with Image.open(path) as image:
-        if image.format == "JPEG":  # let libjpeg decode at 1/2, 1/4 or 1/8 scale when that is still >= size
-            image.draft("RGB", (size, size))
-        return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+    return np.asarray(open_rgb(path, size).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
 def _load_image_star(args) -> np.ndarray:

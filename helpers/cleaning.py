@@ -44,8 +44,7 @@ ACTIONS = {
 _JPEG_SOI = b"\xff\xd8\xff"
 # MPO (a camera's multi-picture JPEG) opens in PIL as its own format, but its first
 # picture is a plain JPEG that every framework decodes: it is a JPEG here too.
-_JPEG_FORMATS = {"JPEG", "MPO"}
-_JPEG_EOI = b"\xff\xd9"
+JPEG_FORMATS = {"JPEG", "MPO"}
 
 
 def inspect_image(path: str | Path) -> dict:
@@ -68,7 +67,7 @@ def inspect_image(path: str | Path) -> dict:
         reason = "corrupt-jpeg" if data.startswith(_JPEG_SOI) else "not-an-image"
         return {**info, "reason": reason, "action": ACTIONS[reason], "detail": f"{type(error).__name__}: {error}"}
     info.update(format=image.format or "", mode=image.mode, width=image.width, height=image.height)
-    is_jpeg = image.format in _JPEG_FORMATS
+    is_jpeg = image.format in JPEG_FORMATS
     try:
         if is_jpeg:
             image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))

@@ -42,13 +42,9 @@ class FastJpegLoader:
         self.min_side = int(min_side)
 
     def __call__(self, path):
-        from PIL import Image
+        from helpers.caches import open_rgb
 
-        with Image.open(path) as image:
-            if image.format == "JPEG":
-                scale = min(image.size) / self.min_side
-                image.draft("RGB", (round(image.size[0] / scale), round(image.size[1] / scale)))
-            return image.convert("RGB")
+        return open_rgb(path, self.min_side)
 
 
 def image_folders(dataset, train_transform, eval_transform, loader=None) -> dict:
