@@ -60,7 +60,7 @@ def _ends_in_sigmoid(model) -> bool:
 
 
 def _score(outputs, class_index, threshold):
-    """The score whose gradient Grad-CAM follows, one per image, and the class chosen."""
+    """The score whose gradient Grad-CAM follows, one per image."""
     from keras import ops
 
     if outputs.shape[-1] == 1:  # one output for two classes: above the threshold votes for class 1
@@ -69,9 +69,9 @@ def _score(outputs, class_index, threshold):
             chosen = ops.cast(logit > threshold, "float32")
         else:
             chosen = ops.full_like(logit, float(class_index))
-        return ops.where(chosen > 0.5, logit, -logit), chosen
+        return ops.where(chosen > 0.5, logit, -logit)
     chosen = ops.argmax(outputs, axis=-1) if class_index is None else ops.full((outputs.shape[0],), class_index, dtype="int32")
-    return ops.take_along_axis(outputs, ops.expand_dims(ops.cast(chosen, "int32"), -1), axis=-1)[:, 0], chosen
+    return ops.take_along_axis(outputs, ops.expand_dims(ops.cast(chosen, "int32"), -1), axis=-1)[:, 0]
 
 
 def _features_and_gradients(run, images, class_index, threshold):
@@ -84,14 +84,14 @@ def _features_and_gradients(run, images, class_index, threshold):
         with tf.GradientTape() as tape:
             features, outputs = run(images)
             tape.watch(features)
-            score, _ = _score(outputs, class_index, threshold)
+            score = _score(outputs, class_index, threshold)
         return features, tape.gradient(score, features)
     if backend == "torch":
         import torch
 
         with torch.enable_grad():
             features, outputs = run(images)
-            score, _ = _score(outputs, class_index, threshold)
+            score = _score(outputs, class_index, threshold)
             gradients = torch.autograd.grad(score.sum(), features)[0]  # images are independent in inference mode
         return features.detach(), gradients
     raise NotImplementedError(f"grad_cam supports the tensorflow and torch Keras backends, not {backend!r}.")

@@ -127,9 +127,9 @@ def torch_weights(name: str):
 def torch_transforms(name: str, crop_size: int | None = None):
     """weights.transforms(): resize, centre crop, [0, 1], ImageNet mean/std; crop_size shrinks it (quick mode)."""
     weights = torch_weights(name)
-    if crop_size is None:
-        return weights.transforms()
     default = weights.transforms()
+    if crop_size is None:
+        return default
     resize = round(crop_size * default.resize_size[0] / default.crop_size[0])  # keep the model's crop margin
     return weights.transforms(crop_size=crop_size, resize_size=resize)
 
@@ -142,6 +142,8 @@ def torch_model(name: str, weights: str | None = "DEFAULT", weights_file: str | 
     import torch
     import torchvision
 
+    if weights not in ("DEFAULT", None):
+        raise ValueError(f"weights must be 'DEFAULT' or None, got {weights!r}; pass a local file as weights_file=.")
     enum = torch_weights(name)
     pretrained = bool(weights or weights_file)
     kwargs = {}
@@ -151,8 +153,6 @@ def torch_model(name: str, weights: str | None = "DEFAULT", weights_file: str | 
     model = torchvision.models.get_model(name, weights=None, **kwargs)
     if not pretrained:
         return model
-    if weights not in ("DEFAULT", None):
-        raise ValueError(f"weights must be 'DEFAULT' or None, got {weights!r}; pass a local file as weights_file=.")
     filename = enum.url.rsplit("/", 1)[1]
     local = local_weights_file(filename, weights_file)
     if local:
