@@ -23,6 +23,9 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ itself, also when loaded by file path
+from notebooks_meta import notebook_paths as series_notebooks, parameter_names  # noqa: E402
+
 # The notebooks come from this checkout; data/ (and so data/series/) follows helpers.setup,
 # which CATSDOGS_ROOT can move.
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -43,7 +46,7 @@ class Outcome:
 
 def notebook_paths(directory: Path, only: list[str] | None = None) -> list[Path]:
     """NN_*.ipynb in order; `only` selects by number ('05') or stem ('05_keras_cnn_cpu')."""
-    paths = sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if p.is_file())
+    paths = series_notebooks(directory)
     if not only:
         return paths
     wanted = [w.removesuffix(".ipynb") for w in only]
@@ -59,9 +62,7 @@ def parameters_of(path: Path) -> set[str]:
     names: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            for node in ast.walk(ast.parse(cell.source)):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    names.add(node.id)
+            names.update(parameter_names(cell.source))
     return names
 
 
