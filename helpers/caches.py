@@ -133,6 +133,15 @@ def h5_source(quick: bool | None = None) -> tuple[Path, str]:
     return build_h5_cache(dataset, 64), dataset.name
 
 
+def csv_subset(dataset, split: str, limit: int | None) -> tuple[list[Path], np.ndarray]:
+    """The photos export_csv writes for a split: all of them, or `limit` picked evenly (reproducible)."""
+    paths, labels = dataset.files(split)
+    if limit is not None and len(paths) > limit:
+        keep = np.linspace(0, len(paths) - 1, limit).round().astype(int)
+        paths, labels = [paths[i] for i in keep], labels[keep]
+    return paths, labels
+
+
 def export_csv(dataset, destination: str | Path, size: int = 100, max_train: int | None = 2000, max_test: int | None = 400, progress: bool = True) -> Path:
     """Seed 003's files: input.csv, labels.csv, input_test.csv, labels_test.csv.
 
@@ -142,10 +151,7 @@ def export_csv(dataset, destination: str | Path, size: int = 100, max_train: int
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     for split, stem, limit in (("train", "", max_train), ("test", "_test", max_test)):
-        paths, labels = dataset.files(split)
-        if limit is not None and len(paths) > limit:  # an even, reproducible subset
-            keep = np.linspace(0, len(paths) - 1, limit).round().astype(int)
-            paths, labels = [paths[i] for i in keep], labels[keep]
+        paths, labels = csv_subset(dataset, split, limit)
         images = load_images(paths, size, progress=progress)
         np.savetxt(destination / f"input{stem}.csv", images.reshape(len(images), -1), fmt="%d", delimiter=",")
         np.savetxt(destination / f"labels{stem}.csv", labels, fmt="%d", delimiter=",")
