@@ -39,23 +39,21 @@ PETIMAGES_PHOTOS = 23_000
 SHARED_PHOTOS = setup.PROJECT_ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered"
 
 
-class EpochTimer:
-    """Keras callback recording each epoch's wall time (built lazily: keras is imported late)."""
+def epoch_timer():
+    """A Keras callback recording each epoch's wall time (keras is imported late, so it is made here)."""
+    import keras
 
-    def __new__(cls):
-        import keras
+    class EpochTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds = []
 
-        class _Timer(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.seconds = []
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
 
-            def on_epoch_begin(self, epoch, logs=None):
-                self._start = time.perf_counter()
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
 
-            def on_epoch_end(self, epoch, logs=None):
-                self.seconds.append(time.perf_counter() - self._start)
-
-        return _Timer()
+    return EpochTimer()
 
 
 def _compiled(model):
@@ -156,7 +154,7 @@ def gpu_rows(image_size: int, batch_size: int, steps: int, filters) -> list[dict
         keras.utils.set_random_seed(0)
         model = _compiled(make_model((image_size, image_size, 3), filters))
         model.fit(images[:batch_size * 2], labels[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)  # warm-up: tracing, cuDNN autotuning
-        timer = EpochTimer()
+        timer = epoch_timer()
         model.fit(images, labels, batch_size=batch_size, epochs=2, callbacks=[timer], verbose=0)
         rates[policy] = n / statistics.median(timer.seconds)
     keras.mixed_precision.set_global_policy("float32")
