@@ -12,11 +12,11 @@ COLUMN_FORMATS = {
     "fine-tune s/epoch": "{:.1f}", "train acc": "{:.3f}", "val acc": "{:.3f}", "test acc": "{:.3f}",
     "inference ms/image": "{:.1f}",
 }
-PANELS = [  # (columns side by side, y label, title)
-    (["test acc (head)", "test acc"], "test accuracy", "head only, then fine-tuned"),
-    (["parameters", "trainable (fine-tune)"], "parameters (millions)", "all, and trained when fine-tuning"),
-    (["head s/epoch", "fine-tune s/epoch"], "seconds per epoch", "head on cached features, then fine-tuning"),
-    (["inference ms/image"], "milliseconds", "inference time per image"),
+PANELS = [  # (columns side by side, divide by, y label, title)
+    (["test acc (head)", "test acc"], 1, "test accuracy", "head only, then fine-tuned"),
+    (["parameters", "trainable (fine-tune)"], 1e6, "parameters (millions)", "all, and trained when fine-tuning"),
+    (["head s/epoch", "fine-tune s/epoch"], 1, "seconds per epoch", "head on cached features, then fine-tuning"),
+    (["inference ms/image"], 1, "milliseconds", "inference time per image"),
 ]
 
 
@@ -29,12 +29,12 @@ def plot_comparison(table, title: str):
     """Four bar charts: accuracy (head, fine-tuned), parameters, seconds per epoch, inference time per image."""
     import matplotlib.pyplot as plt
 
-    missing = sorted({c for columns, _, _ in PANELS for c in columns} - set(table.columns))
+    missing = sorted({c for columns, *_ in PANELS for c in columns} - set(table.columns))
     if missing:
         raise ValueError(f"The comparison table lacks the columns {missing}; the notebooks record them per model.")
     fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.6))
-    for axis, (columns, ylabel, panel_title) in zip(axes, PANELS):
-        values = table[columns].astype(float) / (1e6 if ylabel.startswith("parameters") else 1)
+    for axis, (columns, scale, ylabel, panel_title) in zip(axes, PANELS):
+        values = table[columns].astype(float) / scale
         values.plot.bar(ax=axis, rot=0, legend=len(columns) > 1)
         axis.set_ylabel(ylabel)
         axis.set_title(panel_title, fontsize=10)

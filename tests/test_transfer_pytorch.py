@@ -134,11 +134,11 @@ def test_the_comparison_chart_draws_every_panel_and_names_missing_columns():
     import pandas as pd
     from helpers.comparison import PANELS, plot_comparison, style_table
 
-    columns = sorted({c for cs, _, _ in PANELS for c in cs})
+    columns = sorted({c for cs, *_ in PANELS for c in cs})
     table = pd.DataFrame({c: [0.9, 0.95] for c in columns}, index=["resnet50", "vgg16"])
     table["parameters"] = [23.5e6, 14.7e6]
     fig = plot_comparison(table, "test")
-    assert [axis.get_ylabel() for axis in fig.axes] == [ylabel for _, ylabel, _ in PANELS]
+    assert [axis.get_ylabel() for axis in fig.axes] == [ylabel for _, _, ylabel, _ in PANELS]
     assert max(bar.get_height() for bar in fig.axes[1].patches) == pytest.approx(23.5)  # in millions
     assert "23,500,000" in style_table(table).to_html()
     with pytest.raises(ValueError, match="inference ms/image"):
