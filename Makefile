@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install lab test test-unit test-notebooks series results benchmarks badges
+.PHONY: install lab test test-unit test-notebooks series results benchmarks badges lessons records
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,3 +55,12 @@ benchmarks: install
 # Rewrite the Colab badges, navigation, install lines and metadata from helpers.setup.REPO_URL.
 badges: install
 	$(PY) tools/notebooks_meta.py
+
+# Rewrite lessons/*.py from the notebooks' `#| export` cells (tests/test_lessons.py fails while one is stale).
+lessons: install
+	$(PY) tools/export_lessons.py
+
+# Refill every number the README and the notebooks quote from records/ (tests fail while one is stale).
+# A real run becomes a record with: $(PY) tools/publish_records.py promote data/results/<notebook>.json <notebook>/<label>
+records: install
+	$(PY) tools/publish_records.py

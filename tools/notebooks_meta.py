@@ -13,7 +13,6 @@ exercises) it only reports.
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import re
 import sys
@@ -21,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from helpers.results import parameter_names  # noqa: E402  (also imported from here by run_series)
 
 BRANCH = "main"
 GPU_NUMBERS = {"06", "07", "08", "09"}
@@ -106,18 +108,6 @@ def _cell_index(nb, predicate) -> list[int]:
 
 def _is_setup_cell(cell) -> bool:
     return cell.cell_type == "code" and cell.source.lstrip().startswith(SETUP_FIRST_LINE)
-
-
-def parameter_names(source: str) -> list[str]:
-    """Names the parameters cell assigns, in order (including inside `if QUICK:`)."""
-    names = []
-    for node in ast.walk(ast.parse(source)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
-        for target in targets:
-            for name in ast.walk(target):
-                if isinstance(name, ast.Name) and name.id not in names:
-                    names.append(name.id)
-    return names
 
 
 def problems_needing_an_author(nb) -> list[str]:

@@ -1,0 +1,106 @@
+#!/usr/bin/env python
+"""Publish the measurement records: fill every quoted number, check that none is stale.
+
+Prose quotes a record with a marker that renders as the value alone (HTML comments are
+invisible in JupyterLab, Colab and on GitHub):
+
+    test accuracy <!--rec:07_pytorch_cnn/filtered|test_accuracy|.3f-->0.861<!--/rec-->
+
+REF is a record (helpers/records.py), KEY a dotted path into it, optionally scaled
+(`train_seconds / 60`), FORMAT a Python format spec (`.3f`, `.1%`, `,.0f`; default: as is).
+Markers are read in notebooks/*.ipynb (markdown cells) and README.md.
+
+    python tools/publish_records.py                      # rewrite every marker's value from the records
+    python tools/publish_records.py --check              # change nothing; list stale markers, exit 1 if any
+    python tools/publish_records.py promote data/results/07_pytorch_cnn.json 07_pytorch_cnn/filtered
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpers import records  # noqa: E402
+
+MARKER = re.compile(r"<!--rec:(?P<ref>[^|>]+)\|(?P<key>[^|>]+)(?:\|(?P<format>[^>]*?))?-->(?P<value>.*?)<!--/rec-->", re.DOTALL)
+
+
+def render(ref: str, key: str, format_spec: str | None, cache: dict) -> str:
+    if ref not in cache:
+        cache[ref] = records.load_record(ref)
+    value = records.lookup(cache[ref], key)
+    return format(value, format_spec) if format_spec else str(value)
+
+
+def fill_text(text: str, cache: dict | None = None) -> str:
+    """`text` with every marker's value rendered from its record."""
+    cache = {} if cache is None else cache
+
+    def replace(match):
+        value = render(match["ref"].strip(), match["key"].strip(), (match["format"] or "").strip() or None, cache)
+        return match.group(0)[: match.start("value") - match.start()] + value + "<!--/rec-->"
+
+    return MARKER.sub(replace, text)
+
+
+def published_files(root: Path = ROOT) -> list[Path]:
+    return [root / "README.md", *sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+
+
+def fill_file(path: Path, write: bool, cache: dict) -> bool:
+    """Fill one file's markers; True when something changed (or would change)."""
+    if path.suffix == ".ipynb":
+        import nbformat
+
+        nb = nbformat.read(path, as_version=4)
+        changed = False
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and "<!--rec:" in cell.source:
+                new = fill_text(cell.source, cache)
+                changed |= new != cell.source
+                cell.source = new
+        if changed and write:
+            nbformat.write(nb, path)
+        return changed
+    text = path.read_text(encoding="utf-8")
+    new = fill_text(text, cache)
+    if new != text and write:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def stale_files(root: Path = ROOT) -> list[Path]:
+    cache: dict = {}
+    return [path for path in published_files(root) if fill_file(path, write=False, cache=cache)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["promote"]:
+        parser = argparse.ArgumentParser(prog="tools/publish_records.py promote", description="Turn a real run's results file into a record.")
+        parser.add_argument("source", help="data/results/<notebook>.json or data/benchmarks/<name>.json")
+        parser.add_argument("ref", help="<notebook-stem or benchmarks>/<label>, e.g. 07_pytorch_cnn/filtered")
+        args = parser.parse_args(argv[1:])
+        try:
+            path = records.promote(args.source, args.ref)
+        except records.RecordError as error:
+            print(f"not promoted: {error}", file=sys.stderr)
+            return 2
+        print(f"wrote {path.relative_to(ROOT)}; now run `make records` to refresh the published numbers")
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a published number is stale")
+    args = parser.parse_args(argv)
+    cache: dict = {}
+    changed = [path for path in published_files() if fill_file(path, write=not args.check, cache=cache)]
+    for path in changed:
+        print(f"{path.relative_to(ROOT)}: {'stale: run `make records`' if args.check else 'updated'}")
+    return 1 if (changed and args.check) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
