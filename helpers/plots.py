@@ -15,14 +15,22 @@ def _plt():
     return plt
 
 
-def save_fig(notebook: str, name: str, fig=None, dpi: int = 100) -> Path:
+def save_fig(notebook: str, name: str, fig=None, dpi: int = 100, photos: bool = False) -> Path:
     """Save the current (or given) figure as images/<notebook-stem>/<name>.png.
 
     In quick mode the figure goes to data/images-quick/ instead: the committed figures
     in images/ show real runs, and synthetic quick-mode pictures must not replace them.
+    A figure that shows photos (`photos=True`: grids, augmentations, predictions) goes to
+    data/images/ in every mode: the photos belong to their authors, so the repository
+    ships only charts (curves, confusion matrices, comparisons).
     """
     stem = Path(notebook).name.removesuffix(".ipynb")
-    folder = setup.DATA_DIR / "images-quick" if setup.QUICK else setup.IMAGES_DIR
+    if setup.QUICK:
+        folder = setup.DATA_DIR / "images-quick"
+    elif photos:
+        folder = setup.DATA_DIR / "images"
+    else:
+        folder = setup.IMAGES_DIR
     path = folder / stem / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     (fig or _plt().gcf()).savefig(path, dpi=dpi, bbox_inches="tight")
