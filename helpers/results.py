@@ -23,7 +23,9 @@ def _stem(notebook: str) -> str:
 
 
 def _plain(value):
-    """NumPy scalars and arrays to JSON-friendly Python values."""
+    """NumPy scalars and arrays to JSON-friendly Python values; a type (DTYPE = np.float32) by its name."""
+    if isinstance(value, type):
+        return value.__name__
     if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
         return value.item()
     if hasattr(value, "tolist"):

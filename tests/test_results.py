@@ -57,3 +57,16 @@ def test_command_line_prints_the_table(tmp_path):
     record_results("03_numpy_cnn", COMPLETE, directory=tmp_path)
     output = subprocess.run([sys.executable, "-m", "helpers.results", str(tmp_path)], capture_output=True, text=True, check=True, cwd=setup.PROJECT_ROOT).stdout
     assert "| 03_numpy_cnn |" in output and output.startswith("| notebook |")
+
+
+def test_parameters_are_read_as_json_values_types_by_name():
+    """A parameters cell may hold a dtype (03: DTYPE = np.float32), a tuple, a path or a NumPy scalar."""
+    from pathlib import Path
+
+    from helpers.results import _json_safe
+
+    assert _json_safe(np.float32) == "float32"
+    assert _json_safe((2, 4)) == [2, 4]
+    assert _json_safe(np.int64(3)) == 3
+    assert _json_safe(Path("a/b")) == "a/b"
+    assert _json_safe(np.zeros(2)) == [0.0, 0.0]
