@@ -12,12 +12,16 @@ a split tree of links to the usable photos plus converted copies, which
 | not-an-image  | Thumbs.db, text or HTML saved with a .jpg name         | skip    |
 | truncated     | a JPEG that ends before its image data does           | skip    |
 | corrupt-jpeg  | a JPEG whose header or compressed data is broken      | skip    |
+| too-large     | more than MAX_PIXELS (89.5 megapixels): unsafe to decode | skip    |
 | wrong-format  | a BMP, PNG or GIF (or other format) behind a .jpg name | convert |
 | cmyk          | a CMYK JPEG (print colour; some decoders refuse it)   | convert |
 | grayscale     | a one-channel JPEG                                    | convert |
 
 Broken files are skipped because what they show is unknown; files that decode fully in
 another format or colour space are converted to RGB JPEG copies, since the photo is fine.
+A file with more pixels than MAX_PIXELS is not decoded at all: PIL refuses such files as
+possible "decompression bombs", and a framework that decodes it at full size (as
+`image_dataset_from_directory` and `ImageFolder` do) needs hundreds of megabytes for one photo.
 JPEGs that libjpeg only warns about ("Corrupt JPEG data: N extraneous bytes before
 marker 0xd9") decode to a complete picture and are kept: the warning is harmless.
 """
@@ -37,6 +41,7 @@ ACTIONS = {
     "not-an-image": "skip",
     "truncated": "skip",
     "corrupt-jpeg": "skip",
+    "too-large": "skip",
     "wrong-format": "convert",
     "cmyk": "convert",
     "grayscale": "convert",
@@ -45,6 +50,19 @@ _JPEG_SOI = b"\xff\xd8\xff"
 # MPO (a camera's multi-picture JPEG) opens in PIL as its own format, but its first
 # picture is a plain JPEG that every framework decodes: it is a JPEG here too.
 JPEG_FORMATS = {"JPEG", "MPO"}
+# PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS by default): 89,478,485 pixels,
+# 268 MB as decoded RGB. Real photos stay far below (a 12-megapixel phone photo is 36 MB).
+MAX_PIXELS = 89_478_485
+
+
+def _open_headers(data: bytes) -> Image.Image:
+    """Image.open without PIL's bomb check (it only reads the header; the size is checked here)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        return Image.open(io.BytesIO(data))
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def inspect_image(path: str | Path) -> dict:
@@ -59,7 +77,7 @@ def inspect_image(path: str | Path) -> dict:
     if not data:
         return {**info, "reason": "zero-byte", "action": ACTIONS["zero-byte"]}
     try:
-        image = Image.open(io.BytesIO(data))
+        image = _open_headers(data)
     except UnidentifiedImageError:
         reason = "corrupt-jpeg" if data.startswith(_JPEG_SOI) else "not-an-image"
         return {**info, "reason": reason, "action": ACTIONS[reason], "detail": "no decoder recognises the header"}
@@ -67,6 +85,9 @@ def inspect_image(path: str | Path) -> dict:
         reason = "corrupt-jpeg" if data.startswith(_JPEG_SOI) else "not-an-image"
         return {**info, "reason": reason, "action": ACTIONS[reason], "detail": f"{type(error).__name__}: {error}"}
     info.update(format=image.format or "", mode=image.mode, width=image.width, height=image.height)
+    if image.width * image.height > MAX_PIXELS:
+        detail = f"{image.width} x {image.height} = {image.width * image.height / 1e6:.0f} megapixels, more than the limit of {MAX_PIXELS:,} pixels"
+        return {**info, "reason": "too-large", "action": ACTIONS["too-large"], "detail": detail}
     is_jpeg = image.format in JPEG_FORMATS
     try:
         if is_jpeg:

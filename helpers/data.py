@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import setup
-from helpers.cleaning import ACTIONS, convert_to_rgb_jpeg, scan_files
+from helpers.cleaning import ACTIONS, MAX_PIXELS, convert_to_rgb_jpeg, scan_files
 from helpers.layout import CLASS_NAMES, find_labelled_files
 from helpers.splits import SPLITS, balanced_subset, split_given_validation, split_of
 
@@ -155,6 +155,7 @@ def clean_folder(source: str | Path, name: str, *, processes: int | None = None,
         "skipped": int((manifest["action"] == "skip").sum()),
         "converted": int((manifest["action"] == "convert").sum()),
         "reasons": {reason: {"count": int(reasons.get(reason, 0)), "action": action} for reason, action in ACTIONS.items()},
+        "max_pixels": MAX_PIXELS,  # the too-large limit
         "splits": {
             split: {
                 "total": int((usable["split"] == split).sum()),
@@ -300,8 +301,10 @@ def get_dataset(source: str | Path | None = None, *, quick: bool | None = None, 
 
 
 def report_table(dataset: CleanDataset):
-    """The cleaning report as a table: reason, files, action."""
+    """The cleaning report as a table: reason, files, action, and the limit behind too-large."""
     import pandas as pd
 
-    rows = [(reason, entry["count"], entry["action"]) for reason, entry in dataset.report["reasons"].items()]
-    return pd.DataFrame(rows, columns=["reason", "files", "action"]).set_index("reason")
+    limit = dataset.report.get("max_pixels", MAX_PIXELS)
+    notes = {"too-large": f"more than {limit:,} pixels ({limit / 1e6:.1f} megapixels)"}
+    rows = [(reason, entry["count"], entry["action"], notes.get(reason, "")) for reason, entry in dataset.report["reasons"].items()]
+    return pd.DataFrame(rows, columns=["reason", "files", "action", "note"]).set_index("reason")

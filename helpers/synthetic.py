@@ -32,6 +32,7 @@ PLANTED_BAD_FILES = {
     "Cat/10006.jpg": "corrupt-jpeg",
     "Dog/10007.jpg": "cmyk",
     "Cat/10008.jpg": "grayscale",
+    "Dog/10009.jpg": "too-large",  # a JPEG whose header says 16,000 x 12,500 (200 megapixels)
 }
 
 
@@ -81,6 +82,15 @@ def _jpeg_bytes(image: Image.Image, **kwargs) -> bytes:
     return buffer.getvalue()
 
 
+def _with_jpeg_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The same JPEG with another size written in its frame header (SOF0): cheap to make,
+    and what a decoder sees first, before it allocates the picture."""
+    frame = jpeg.index(b"\xff\xc0")
+    patched = bytearray(jpeg)
+    patched[frame + 5 : frame + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(patched)
+
+
 def _plant_bad_files(images_dir: Path, rng: np.random.Generator) -> dict:
     sample = _draw_pet(rng, is_dog=False).resize((120, 100))
     as_format = {}
@@ -105,6 +115,7 @@ def _plant_bad_files(images_dir: Path, rng: np.random.Generator) -> dict:
         "Cat/10006.jpg": bytes(corrupt),
         "Dog/10007.jpg": _jpeg_bytes(sample.convert("CMYK")),
         "Cat/10008.jpg": _jpeg_bytes(sample.convert("L")),
+        "Dog/10009.jpg": _with_jpeg_size(good_jpeg, 16_000, 12_500),
     }
     assert contents.keys() == PLANTED_BAD_FILES.keys()
     for relative, data in contents.items():

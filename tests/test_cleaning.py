@@ -38,7 +38,7 @@ def test_report_counts_every_reason(cleaned, synthetic_pets):
     for reason, action in ACTIONS.items():
         expected = 2 * synthetic_pets.n_per_class if reason == "ok" else list(synthetic_pets.planted.values()).count(reason)
         assert report["reasons"][reason] == {"count": expected, "action": action}
-    assert report["skipped"] == 5 and report["converted"] == 5
+    assert report["skipped"] == 6 and report["converted"] == 5
     assert report["usable"] == report["files"] - report["skipped"] == sum(s["total"] for s in report["splits"].values())
 
 
@@ -105,3 +105,21 @@ def test_multi_picture_jpeg_from_a_camera_is_a_usable_jpeg(tmp_path):
     first.save(tmp_path / "camera.jpg", "MPO", save_all=True, append_images=[second])
     info = inspect_image(tmp_path / "camera.jpg")
     assert (info["format"], info["reason"], info["action"]) == ("MPO", "ok", "use")
+
+
+def test_photo_with_more_pixels_than_the_limit_is_too_large_not_corrupt(tmp_path, monkeypatch):
+    """A 200-megapixel file is refused by its header's size, before anything is decoded."""
+    from helpers import cleaning
+    from helpers.synthetic import _with_jpeg_size
+
+    small = write_photo(tmp_path / "small.jpg", size=(40, 30)).read_bytes()
+    (tmp_path / "huge.jpg").write_bytes(_with_jpeg_size(small, 16_000, 12_500))
+    info = inspect_image(tmp_path / "huge.jpg")
+    assert (info["reason"], info["action"], info["width"], info["height"]) == ("too-large", "skip", 16_000, 12_500)
+    assert "200 megapixels" in info["detail"] and "89,478,485" in info["detail"]
+
+    monkeypatch.setattr(cleaning, "MAX_PIXELS", 40 * 30)  # the limit itself decides, not PIL's own
+    assert inspect_image(tmp_path / "small.jpg")["reason"] == "ok"
+    (tmp_path / "wider.jpg").write_bytes(_with_jpeg_size(small, 41, 30))
+    assert inspect_image(tmp_path / "wider.jpg")["reason"] == "too-large"
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # PIL's own check is restored for everyone else

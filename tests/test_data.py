@@ -71,7 +71,7 @@ def test_get_dataset_quick_mode_makes_synthetic_photos(project_dirs, monkeypatch
     dataset = get_dataset(quick=True, progress=False)
     assert dataset.name == "synthetic"
     assert dataset.source == (project_dirs / "data" / "synthetic").resolve()
-    assert dataset.report["skipped"] == 5 and dataset.report["converted"] == 5
+    assert dataset.report["skipped"] == 6 and dataset.report["converted"] == 5
     assert sum(dataset.counts().values()) == 65
 
 
@@ -103,7 +103,9 @@ def test_report_table_lists_every_reason_with_its_action(project_dirs, synthetic
     assert table.loc["ok", "files"] == 2 * synthetic_pets.n_per_class
     assert table.loc["wrong-format", "files"] == 3 and table.loc["wrong-format", "action"] == "convert"
     assert table.loc["zero-byte", "action"] == "skip"
-    assert list(table.columns) == ["files", "action"]
+    assert (table.loc["too-large", "files"], table.loc["too-large", "action"]) == (1, "skip")
+    assert table.loc["too-large", "note"] == "more than 89,478,485 pixels (89.5 megapixels)"  # the limit is stated
+    assert list(table.columns) == ["files", "action", "note"]
 
 
 def test_every_file_in_the_tree_decodes_as_rgb_jpeg(project_dirs, synthetic_pets):

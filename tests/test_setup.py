@@ -47,3 +47,63 @@ def test_no_framework_is_imported_by_the_helpers():
     code = ("import sys, helpers, helpers.data, helpers.caches, helpers.plots, helpers.results, helpers.download; "
             "print(sorted(m for m in ('tensorflow', 'torch', 'keras') if m in sys.modules))")
     assert _in_fresh_python(code) == "[]"
+
+
+def test_seed_everything_leaves_pythonhashseed_alone(monkeypatch):
+    """Python reads PYTHONHASHSEED only at start-up: setting it later would only pretend."""
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    setup.seed_everything(5)
+    assert "PYTHONHASHSEED" not in __import__("os").environ
+
+
+@pytest.fixture
+def fake_colab(tmp_path, monkeypatch, project_dirs):
+    """google.colab.drive replaced by a local folder: mount() makes <mount point>/MyDrive."""
+    import sys
+    import types
+
+    mounted = []
+
+    def mount(mount_point):
+        (Path(mount_point) / "MyDrive").mkdir(parents=True, exist_ok=True)
+        mounted.append(mount_point)
+
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mount)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(setup, "IS_COLAB", True)
+    monkeypatch.delenv(setup.DATA_ENV, raising=False)
+    return tmp_path / "drive", mounted
+
+
+def test_google_drive_holds_data_for_the_whole_series(fake_colab, monkeypatch, capsys):
+    from helpers.data import get_dataset
+    from helpers.results import record_results
+
+    mount_point, mounted = fake_colab
+    data_dir = setup.use_google_drive(mount_point=str(mount_point))
+    assert mounted == [str(mount_point)]
+    assert data_dir == mount_point / "MyDrive" / "cats-vs-dogs" / "data" and data_dir.is_dir()
+    assert (setup.DATA_DIR, setup.RESULTS_DIR, setup.MODELS_DIR) == (data_dir, data_dir / "results", data_dir / "models")
+    assert __import__("os").environ[setup.DATA_ENV] == str(data_dir)  # a script the notebook starts agrees
+    assert "Google Drive" in capsys.readouterr().out
+
+    monkeypatch.delenv("CATSDOGS_IMAGES", raising=False)
+    monkeypatch.setattr("helpers.data.synthetic_source.__defaults__", (6,))
+    dataset = get_dataset(quick=True, progress=False)  # what every notebook's first data cell does
+    assert dataset.folder == data_dir / "clean" / "synthetic"
+    metrics = {"dataset": dataset.name, **dataset.counts(), "train_accuracy": None, "test_accuracy": None}
+    assert record_results("00_get_the_data", metrics).parent == data_dir / "results"
+
+
+def test_google_drive_outside_colab_changes_nothing(project_dirs, monkeypatch):
+    monkeypatch.setattr(setup, "IS_COLAB", False)
+    monkeypatch.delenv(setup.DATA_ENV, raising=False)
+    before = setup.DATA_DIR
+    assert setup.use_google_drive() is None
+    assert setup.DATA_DIR == before and setup.DATA_ENV not in __import__("os").environ
+
+
+def test_catsdogs_data_moves_the_data_folder_of_a_new_process(tmp_path):
+    printed = _in_fresh_python("from helpers import setup; print(setup.DATA_DIR, setup.RESULTS_DIR)", CATSDOGS_DATA=str(tmp_path / "elsewhere"))
+    assert printed == f"{tmp_path / 'elsewhere'} {tmp_path / 'elsewhere' / 'results'}"
