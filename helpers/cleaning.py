@@ -68,12 +68,13 @@ def _open_headers(data: bytes) -> Image.Image:
 def inspect_image(path: str | Path) -> dict:
     """Decode one file and return its reason, action, sha1, format, mode and size.
 
-    JPEGs decode in draft mode (libjpeg's DCT scaling to 1/8 size): every byte of the
-    compressed data is still read, so damage is found, at a fraction of the cost.
+    JPEGs decode in draft mode (libjpeg's DCT scaling to 1/8 size, or less reduction for
+    photos under 256 pixels): every byte of the compressed data is still read, so damage
+    is found, at a fraction of the cost.
     """
     path = Path(path)
     data = path.read_bytes()
-    info = {"sha1": hashlib.sha1(data).hexdigest(), "bytes": len(data), "format": "", "mode": "", "width": 0, "height": 0, "detail": ""}
+    info = {"sha1": hashlib.sha1(data).hexdigest(), "bytes": len(data), "format": "", "mode": "", "width": 0, "height": 0, "detail": "", "phash": ""}
     if not data:
         return {**info, "reason": "zero-byte", "action": ACTIONS["zero-byte"]}
     try:
@@ -91,11 +92,13 @@ def inspect_image(path: str | Path) -> dict:
     is_jpeg = image.format in JPEG_FORMATS
     try:
         if is_jpeg:
-            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            # 1/8 scale, but never below the 32x32 the perceptual hash starts from
+            image.draft("RGB", (max(32, image.width // 8), max(32, image.height // 8)))
         image.load()
     except Exception as error:
         reason = "truncated" if is_jpeg and "truncated" in str(error) else "corrupt-jpeg" if is_jpeg else "not-an-image"
         return {**info, "reason": reason, "action": ACTIONS[reason], "detail": f"{type(error).__name__}: {error}"}
+    info["phash"] = perceptual_hash(image)
     if not is_jpeg:
         reason = "wrong-format"
     elif info["mode"] == "CMYK":
@@ -107,6 +110,16 @@ def inspect_image(path: str | Path) -> dict:
     else:  # e.g. YCCK or a JPEG with an unusual colour space: convert to be safe
         reason = "cmyk" if "K" in info["mode"] else "wrong-format"
     return {**info, "reason": reason, "action": ACTIONS[reason]}
+
+
+def perceptual_hash(image: Image.Image) -> str:
+    """64-bit perceptual hash (imagehash.phash) as 16 hex digits; see helpers/splits.py for its use.
+
+    The picture is already decoded (JPEGs at 1/8 size): phash shrinks it to 32x32 anyway.
+    """
+    import imagehash
+
+    return str(imagehash.phash(image))
 
 
 def _inspect_row(path: str) -> dict:

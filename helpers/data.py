@@ -29,12 +29,15 @@ import numpy as np
 from helpers import setup
 from helpers.cleaning import ACTIONS, MAX_PIXELS, convert_to_rgb_jpeg, scan_files
 from helpers.layout import CLASS_NAMES, find_labelled_files
-from helpers.splits import SPLITS, balanced_subset, split_given_validation, split_of
+from helpers.splits import NEAR_DUPLICATE_BITS, SPLITS, balanced_subset, near_duplicate_groups, split_given_validation, split_of
 
 QUICK_IMAGES_PER_CLASS = 120
 SOURCE_ENV = "CATSDOGS_SOURCE"
 SOURCES = ("filtered", "petimages", "kaggle")
-MANIFEST_COLUMNS = ["relative", "label", "class_name", "split", "reason", "action", "detail", "sha1", "bytes", "format", "mode", "width", "height", "tree_path"]
+MANIFEST_COLUMNS = ["relative", "label", "class_name", "split", "reason", "action", "detail", "sha1", "bytes", "format", "mode", "width", "height",
+                    "phash", "duplicate_group", "tree_path"]
+# Part of every cleaning fingerprint: a change to the cleaning or splitting rules redoes old results.
+CLEANING_RULES = f"v2 near-duplicates<={NEAR_DUPLICATE_BITS}bits too-large"
 
 
 @dataclass
@@ -81,7 +84,7 @@ class CleanDataset:
 
 
 def _fingerprint(files) -> str:
-    digest = hashlib.sha1()
+    digest = hashlib.sha1(CLEANING_RULES.encode())
     for item in files:
         stat = item.path.stat()
         digest.update(f"{item.relative}|{item.label}|{item.given_split}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
@@ -114,12 +117,17 @@ def clean_folder(source: str | Path, name: str, *, processes: int | None = None,
         for class_name in CLASS_NAMES:
             (tree / split / class_name).mkdir(parents=True, exist_ok=True)
 
+    usable_rows = [row["action"] != "skip" for row in rows]
+    group_keys = near_duplicate_groups([row["phash"] if ok else "" for row, ok in zip(rows, usable_rows)], [row["sha1"] for row in rows])
+    group_sizes = {}
+    for key, ok in zip(group_keys, usable_rows):
+        group_sizes[key] = group_sizes.get(key, 0) + ok
     records = []
-    for item, row in zip(files, rows):
+    for item, row, group_key in zip(files, rows, group_keys):
         if item.given_split is None:
-            split = split_of(row["sha1"])
+            split = split_of(group_key)
         elif item.given_split == "val" and not has_test_folder:
-            split = split_given_validation(row["sha1"])
+            split = split_given_validation(group_key)
         else:
             split = item.given_split
         tree_path = ""
@@ -135,7 +143,8 @@ def clean_folder(source: str | Path, name: str, *, processes: int | None = None,
             tree_path = target.relative_to(folder).as_posix()
         records.append({
             "relative": item.relative, "label": item.label, "class_name": CLASS_NAMES[item.label], "split": split,
-            **{k: row[k] for k in ("reason", "action", "detail", "sha1", "bytes", "format", "mode", "width", "height")},
+            **{k: row[k] for k in ("reason", "action", "detail", "sha1", "bytes", "format", "mode", "width", "height", "phash")},
+            "duplicate_group": group_key[:12] if row["action"] != "skip" and group_sizes[group_key] > 1 else "",
             "tree_path": tree_path,
         })
 
@@ -156,6 +165,7 @@ def clean_folder(source: str | Path, name: str, *, processes: int | None = None,
         "converted": int((manifest["action"] == "convert").sum()),
         "reasons": {reason: {"count": int(reasons.get(reason, 0)), "action": action} for reason, action in ACTIONS.items()},
         "max_pixels": MAX_PIXELS,  # the too-large limit
+        "near_duplicates": near_duplicate_report(manifest),
         "splits": {
             split: {
                 "total": int((usable["split"] == split).sum()),
@@ -166,6 +176,24 @@ def clean_folder(source: str | Path, name: str, *, processes: int | None = None,
     }
     report_path.write_text(json.dumps(report, indent=2))
     return CleanDataset(name, source, folder, report)
+
+
+def near_duplicate_report(manifest) -> dict:
+    """Near-duplicate groups among the usable photos: how many, and the ones to look at.
+
+    across_classes: groups holding both a cat and a dog (a wrong label, or both animals);
+    across_splits: groups split apart, which only a folder that came split can cause.
+    Each is listed as its members' relative paths.
+    """
+    grouped = manifest[(manifest["duplicate_group"] != "") & (manifest["action"] != "skip")]
+    groups = list(grouped.groupby("duplicate_group"))
+    return {
+        "max_bits": NEAR_DUPLICATE_BITS,
+        "groups": len(groups),
+        "photos": len(grouped),
+        "across_classes": [sorted(g["relative"]) for _, g in groups if g["label"].nunique() > 1],
+        "across_splits": [sorted(g["relative"]) for _, g in groups if g["split"].nunique() > 1],
+    }
 
 
 def _name_for_folder(folder: Path) -> str:

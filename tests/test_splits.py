@@ -91,3 +91,89 @@ def test_kaggle_and_petimages_names_of_one_photo_share_a_split(tmp_path, project
     for index in range(20):
         assert kaggle_splits[f"train/cat.{index}.jpg"] == pets_splits[f"PetImages/Cat/{index}.jpg"]
         assert kaggle_splits[f"train/dog.{index}.jpg"] == pets_splits[f"PetImages/Dog/{index}.jpg"]
+
+
+# --- near-duplicates -------------------------------------------------------------------
+
+def _smooth_photo(path, seed: int, size=(160, 120)):
+    """A photo-like picture (smooth random shapes, unlike pixel noise), different for every seed."""
+    import numpy as np
+    from PIL import Image
+
+    coarse = np.random.default_rng(seed).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(coarse, "RGB").resize(size, Image.Resampling.BICUBIC).save(path, "JPEG", quality=92)
+    return path
+
+
+def _reencoded_copy(original, copy, size=(100, 75), quality=70):
+    """The same picture resized and saved again: other bytes, so another content hash."""
+    from PIL import Image
+
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(original) as image:
+        image.resize(size, Image.Resampling.BILINEAR).save(copy, "JPEG", quality=quality)
+    return copy
+
+
+def test_resized_reencoded_copies_land_in_the_split_of_their_original(tmp_path, project_dirs):
+    source = tmp_path / "photos"
+    for index in range(40):
+        original = _smooth_photo(source / "cats" / f"{index}.jpg", seed=index)
+        _reencoded_copy(original, source / "cats" / f"copy-{index}.jpg")
+        _smooth_photo(source / "dogs" / f"{index}.jpg", seed=1000 + index)
+    dataset = clean_folder(source, "near", progress=False)
+    manifest = dataset.manifest.set_index("relative")
+    for index in range(40):
+        original, copy = manifest.loc[f"cats/{index}.jpg"], manifest.loc[f"cats/copy-{index}.jpg"]
+        assert original["sha1"] != copy["sha1"]  # not byte-identical: a content hash alone would split them
+        assert (copy["split"], copy["duplicate_group"]) == (original["split"], original["duplicate_group"]) != (original["split"], "")
+    assert len(set(manifest["split"])) == 3  # the groups still spread over all splits
+    report = dataset.report["near_duplicates"]
+    assert (report["groups"], report["photos"], report["across_classes"], report["across_splits"]) == (40, 80, [], [])
+
+
+def test_a_photo_filed_under_both_classes_is_reported(tmp_path, project_dirs):
+    source = tmp_path / "photos"
+    for index in range(10):
+        _smooth_photo(source / "cats" / f"{index}.jpg", seed=index)
+        _smooth_photo(source / "dogs" / f"{index}.jpg", seed=100 + index)
+    _reencoded_copy(source / "cats" / "3.jpg", source / "dogs" / "looks-like-cat-3.jpg")
+    shutil.copyfile(source / "dogs" / "5.jpg", source / "cats" / "dog-5-again.jpg")  # byte-identical
+    report = clean_folder(source, "both", progress=False).report["near_duplicates"]
+    assert sorted(report["across_classes"]) == [["cats/3.jpg", "dogs/looks-like-cat-3.jpg"], ["cats/dog-5-again.jpg", "dogs/5.jpg"]]
+
+
+def test_a_folder_that_came_split_keeps_its_splits_and_reports_duplicates_across_them(tmp_path, project_dirs):
+    source = tmp_path / "photos"
+    for index in range(6):
+        for offset, split in enumerate(("train", "validation")):
+            _smooth_photo(source / split / "cats" / f"{index}.jpg", seed=100 * offset + index)
+            _smooth_photo(source / split / "dogs" / f"{index}.jpg", seed=500 + 100 * offset + index)
+    _reencoded_copy(source / "train" / "cats" / "0.jpg", source / "validation" / "cats" / "leaked.jpg")
+    dataset = clean_folder(source, "given", progress=False)
+    manifest = dataset.manifest.set_index("relative")
+    assert manifest.loc["train/cats/0.jpg", "split"] == "train"
+    assert manifest.loc["validation/cats/leaked.jpg", "split"] in ("val", "test")  # used as given
+    assert dataset.report["near_duplicates"]["across_splits"] == [["train/cats/0.jpg", "validation/cats/leaked.jpg"]]
+
+
+def test_near_duplicate_pairs_uses_the_stated_distance():
+    from helpers.splits import NEAR_DUPLICATE_BITS, near_duplicate_pairs
+
+    base = 0x0123_4567_89AB_CDEF
+    eight_bits_off, nine_bits_off = base ^ 0xFF, base ^ 0x1FF << 20
+    hashes = [f"{base:016x}", f"{eight_bits_off:016x}", f"{nine_bits_off:016x}", ""]
+    assert NEAR_DUPLICATE_BITS == 8
+    assert near_duplicate_pairs(hashes) == [(0, 1)]  # 8 bits apart: one photo; 9: two; "" (no picture): none
+    assert near_duplicate_pairs(hashes, max_bits=17) == [(0, 1), (0, 2), (1, 2)]
+
+
+def test_a_chain_of_near_duplicates_is_one_group_keyed_by_its_smallest_hash():
+    from helpers.splits import near_duplicate_groups
+
+    a, b, c, far = 0, 0b1111, 0b1111 | 0b111111 << 8, (1 << 64) - 1  # a~b (4 bits), b~c (6), a-c 10: too far
+    hashes = [f"{v:016x}" for v in (b, a, c, far)]
+    keys = ["k2", "k3", "k1", "k0"]
+    assert near_duplicate_groups(hashes, keys) == ["k1", "k1", "k1", "k0"]
+    assert near_duplicate_groups(["", ""], ["same", "same"]) == ["same", "same"]  # identical bytes, no phash
