@@ -4,7 +4,7 @@
 __all__ = ['zero_pad', 'conv_output_size', 'conv_forward_naive', 'im2col', 'conv_forward', 'conv_backward', 'relu_forward',
            'relu_backward', 'maxpool_forward', 'maxpool_backward', 'flatten_forward', 'flatten_backward',
            'dense_forward', 'dense_backward', 'sigmoid', 'bce_with_logits', 'init_cnn', 'cnn_forward', 'cnn_backward',
-           'cnn_cost', 'gradient_check_cnn', 'Adam', 'predict_proba', 'accuracy', 'train_cnn']
+           'cnn_cost', 'gradient_check_cnn', 'Adam', 'predict_proba', 'accuracy', 'evaluate', 'train_cnn']
 
 # %% ../notebooks/03_numpy_cnn.ipynb #695c149e
 # Cells that start with `#| export` are also written to lessons/numpy_cnn.py (tools/export_lessons.py),
@@ -62,14 +62,13 @@ def conv_backward(dZ, cache, need_dA_prev=True):
     _, n_H, n_W, _ = dZ.shape
     G = dZ.reshape(-1, n_C)
     dW = (cols.T @ G).reshape(W.shape)
-    db = G.sum(axis=0)
+    db = np.ones(len(G), dtype=G.dtype) @ G  # = G.sum(axis=0); as a product BLAS does it several times faster
     if not need_dA_prev:
         return None, dW, db
-    dcols = (G @ W.reshape(-1, n_C).T).reshape(m, n_H, n_W, f, f, n_C_prev)
     dA_pad = np.zeros((m, n_H_prev + 2 * pad, n_W_prev + 2 * pad, n_C_prev), dtype=dZ.dtype)
-    for i in range(f):  # col2im: every kernel offset adds its share back to the pixels it read
+    for i in range(f):  # col2im: kernel offset (i, j) read one strided slice; its share of dcols goes back there
         for j in range(f):
-            dA_pad[:, i:i + stride * n_H:stride, j:j + stride * n_W:stride, :] += dcols[:, :, :, i, j, :]
+            dA_pad[:, i:i + stride * n_H:stride, j:j + stride * n_W:stride, :] += (G @ W[i, j].T).reshape(m, n_H, n_W, n_C_prev)
     return dA_pad[:, pad:pad + n_H_prev, pad:pad + n_W_prev, :], dW, db
 
 # %% ../notebooks/03_numpy_cnn.ipynb #6b2cc914
@@ -227,11 +226,17 @@ def accuracy(X, Y, params):
     return float(np.mean((predict_proba(X, params) > 0.5) == Y))
 
 
-def train_cnn(X, Y, params, epochs=10, batch_size=64, learning_rate=0.001, X_test=None, Y_test=None, seed=0):
-    """Mini-batch Adam with random horizontal flips. Returns the history of costs and accuracies."""
+def evaluate(X, Y, params, batch_size=256):
+    """Mean cost and accuracy on a whole set, in batches (no flips, no update)."""
+    logits = np.concatenate([cnn_forward(X[k:k + batch_size], params)[0] for k in range(0, len(X), batch_size)])
+    return bce_with_logits(logits, Y)[0], float(np.mean((logits > 0) == Y))
+
+
+def train_cnn(X, Y, params, epochs=10, batch_size=64, learning_rate=0.001, X_val=None, Y_val=None, seed=0):
+    """Mini-batch Adam with random horizontal flips. Returns the history of costs and accuracies (train, validation)."""
     rng = np.random.default_rng(seed)
     optimizer = Adam(params, learning_rate)
-    history = {"batch_cost": [], "loss": [], "accuracy": [], "val_accuracy": []}
+    history = {"batch_cost": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     for epoch in range(epochs):
         order = rng.permutation(len(X))
         bar = tqdm(range(0, len(X), batch_size), desc=f"epoch {epoch + 1}/{epochs}", mininterval=1)
@@ -249,8 +254,10 @@ def train_cnn(X, Y, params, epochs=10, batch_size=64, learning_rate=0.001, X_tes
             bar.set_postfix(cost=f"{cost:.3f}")
         history["loss"].append(total / len(X))
         history["accuracy"].append(accuracy(X, Y, params))
-        if X_test is not None:
-            history["val_accuracy"].append(accuracy(X_test, Y_test, params))
+        if X_val is not None:
+            val_loss, val_accuracy = evaluate(X_val, Y_val, params)
+            history["val_loss"].append(val_loss)
+            history["val_accuracy"].append(val_accuracy)
         tqdm.write(f"epoch {epoch + 1}: cost {history['loss'][-1]:.4f}, train accuracy {history['accuracy'][-1]:.3f}"
-                   + (f", test accuracy {history['val_accuracy'][-1]:.3f}" if X_test is not None else ""))
+                   + (f", validation cost {val_loss:.4f}, accuracy {val_accuracy:.3f}" if X_val is not None else ""))
     return history
