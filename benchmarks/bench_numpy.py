@@ -58,16 +58,10 @@ LEARNING_RATE = 0.0075
 
 
 def lesson_functions() -> tuple[dict, dict]:
-    """(notebook 02's functions, notebook 03's functions): the exported lessons, else the notebooks' cells."""
-    try:
-        from lessons import deep_network, numpy_cnn
+    """(notebook 02's functions, notebook 03's functions), as the notebooks export them."""
+    from lessons import deep_network, numpy_cnn
 
-        return vars(deep_network), vars(numpy_cnn)
-    except ImportError:  # before notebooks 02/03 export their code
-        sys.path.insert(0, str(ROOT / "tests"))
-        from notebook_code import load_definitions
-
-        return load_definitions("02_numpy_deep_neural_network"), load_definitions("03_numpy_cnn")
+    return vars(deep_network), vars(numpy_cnn)
 
 
 def load_images(quick: bool):
@@ -177,7 +171,7 @@ def main() -> int:
     results = measure.Results("bench_numpy", quick, {
         "data": data_name, "layers_dims": LAYERS_DIMS, "iterations_per_round": iterations, "rounds": rounds,
         "conv_repeats_per_round": ARGS.conv_repeats, "conv_threads": ARGS.threads,
-        "dnn_threads": 1, "code": "lessons" if "lessons" in str(nb02.get("__file__", "")) else "notebook cells"})
+        "dnn_threads": 1, "code": "lessons.deep_network, lessons.numpy_cnn"})
     print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; data: {data_name}; "
           f"{iterations} iterations x {rounds} rounds per L-layer case", flush=True)
 
