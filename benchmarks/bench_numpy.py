@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,10 +142,16 @@ def conv_runs(nb, quick: bool, repeats: int):
     b_t = torch.tensor(b, requires_grad=True)
     dZ_t = torch.tensor(dZ).permute(0, 3, 1, 2).contiguous()
 
+    parts = {"forward": 0.0, "backward": 0.0}  # where NumPy's time goes, summed over every call
+
     def numpy_conv():
         for _ in range(repeats):
+            start = time.perf_counter()
             Z, cache = nb["conv_forward"](A, W, b, stride=1, pad=1)
+            middle = time.perf_counter()
             nb["conv_backward"](dZ, cache)
+            parts["forward"] += middle - start
+            parts["backward"] += time.perf_counter() - middle
 
     def torch_conv():
         for _ in range(repeats):
@@ -160,7 +167,7 @@ def conv_runs(nb, quick: bool, repeats: int):
     Z_t.backward(dZ_t)
     assert np.allclose(dW, W_t.grad.permute(2, 3, 1, 0).numpy(), rtol=1e-3, atol=1e-2), "NumPy and PyTorch convolutions disagree (dW)"
     A_t.grad = W_t.grad = b_t.grad = None
-    return {"numpy_im2col": numpy_conv, "torch_conv2d": torch_conv}, f"{batch}x{side}x{side}x3 -> 16, 3x3, pad 1, float32"
+    return {"numpy_im2col": numpy_conv, "torch_conv2d": torch_conv}, f"{batch}x{side}x{side}x3 -> 16, 3x3, pad 1, float32", parts
 
 
 def main() -> int:
@@ -187,14 +194,16 @@ def main() -> int:
             results.add(key, measure.case(label, seconds, numpy_name, torch_name, target=target, per=iterations,
                                           unit="s per iteration", z1_dtype=dtypes[numpy_name]))
 
-    conv, shape = conv_runs(nb03, quick, ARGS.conv_repeats)
+    conv, shape, parts = conv_runs(nb03, quick, ARGS.conv_repeats)
     for threads in ARGS.threads:
+        parts.update(forward=0.0, backward=0.0)
         with threadpool_limits(limits=threads, user_api="blas"):
             torch.set_num_threads(threads)
             seconds = measure.interleaved(conv, rounds)
         results.add(f"conv_{threads}_thread{'s' if threads > 1 else ''}",
                     measure.case(f"im2col conv (notebook 03) vs torch conv2d, forward + backward, {shape}, {threads} thread{'s' if threads > 1 else ''}",
-                                 seconds, "numpy_im2col", "torch_conv2d", target=3.0, per=ARGS.conv_repeats, unit="s per pass", threads=threads))
+                                 seconds, "numpy_im2col", "torch_conv2d", target=3.0, per=ARGS.conv_repeats, unit="s per pass", threads=threads,
+                                 numpy_forward_fraction=round(parts["forward"] / (parts["forward"] + parts["backward"]), 3)))
     results.write()
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -111,7 +112,17 @@ class Results:
         self.cases: dict[str, dict] = {}
         self.notes: list[str] = []
         self.load_before = load_average()
+        self.load_samples: list[float] = []  # the 1-minute load average every few seconds: how busy the machine was
         self.started = time.perf_counter()
+        threading.Thread(target=self._sample_load, daemon=True).start()
+
+    def _sample_load(self, every: float = 5.0) -> None:
+        while True:
+            load = load_average()
+            if load is None:
+                return
+            self.load_samples.append(load[0])
+            time.sleep(every)
 
     def add(self, key: str, entry: dict) -> dict:
         self.cases[key] = entry
@@ -134,6 +145,7 @@ class Results:
             "machine": machine_info(),
             "load_average_before": self.load_before,
             "load_average_after": load_average(),
+            "load_average_during": spread(self.load_samples) if self.load_samples else None,
             "settings": self.settings,
             "cases": self.cases,
             "notes": self.notes,

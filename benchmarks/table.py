@@ -55,8 +55,8 @@ def machine_line(name: str, data: dict) -> str:
     machine = data.get("machine", {})
     blas = ", ".join(f"{pool.get('library')} {pool.get('version')} ({pool.get('threads')} threads)" for pool in machine.get("blas", []) or [])
     libraries = ", ".join(f"{lib} {version}" for lib, version in machine.get("libraries", {}).items())
-    load = data.get("load_average_before"), data.get("load_average_after")
-    load_text = f"; load average (1 min) {load[0][0]} before, {load[1][0]} after" if all(load) else ""
+    load = data.get("load_average_during")
+    load_text = f"; load average (1 min) {load['median']:.1f}, {load['min']:.1f}-{load['max']:.1f} during the run" if load else ""
     parts = [str(data.get("recorded_at", "?"))[:16], machine.get("cpu", "?"), f"{machine.get('cores', '?')} cores",
              f"GPU {machine['gpu']}" if machine.get("gpu") else "no GPU", blas, libraries]
     return f"- `{name}`: " + ", ".join(p for p in parts if p) + f"{load_text}; {data.get('seconds', '?')} s" + (" (QUICK MODE: measures nothing)" if data.get("quick") else "")

@@ -45,6 +45,7 @@ def _run(median, low, high):
     ratio = {"median": median, "min": low, "max": high, "q1": low, "q3": high, "rounds": 5}
     variant = {"median": 0.01, "min": 0.01, "max": 0.01, "q1": 0.01, "q3": 0.01, "rounds": 5}
     return {"recorded_at": "2026-12-02T04:00:00", "quick": False, "machine": {"cpu": "Test CPU", "cores": 2, "libraries": {"numpy": "2"}},
+            "load_average_during": {"median": 3.5, "min": 2.0, "max": 6.25, "q1": 3.0, "q3": 4.0, "rounds": 9},
             "cases": {"conv": {"description": "im2col vs conv2d", "numerator": "numpy", "denominator": "torch", "unit": "s per pass",
                                "variants": {"numpy": variant, "torch": variant}, "ratio": ratio, "target": 3.0, "met": median <= 3.0}}}
 
@@ -63,6 +64,7 @@ def test_fill_readme_rewrites_only_between_the_markers(tmp_path):
     filled = table.fill_readme(text, tmp_path)
     assert filled.startswith("# Title\n\n<!-- benchmarks:begin -->\n") and filled.endswith("<!-- benchmarks:end -->\n\n## Next\n")
     assert "stale" not in filled and "| 3.40 | 3.20-3.90 |" in filled and "<= 3 (missed)" in filled and "Test CPU" in filled
+    assert "load average (1 min) 3.5, 2.0-6.2 during the run" in filled
     assert "**unmeasured**" in filled  # no GPU case in the records
     assert table.fill_readme(filled, tmp_path) == filled
     assert table.fill_readme("no markers here", tmp_path) == "no markers here"

@@ -62,6 +62,7 @@ def test_each_script_runs_and_the_table_shows_median_spread_and_rounds(tmp_path)
     assert not any("stale" in line for line in lines)  # a failed script's old numbers are not shown
     record = json.loads((tmp_path / "data" / "benchmarks" / "bench_sleep.json").read_text())
     assert record["quick"] is False and record["machine"]["cores"] >= 1 and "blas" in record["machine"]
+    assert record["load_average_during"]["rounds"] >= 1  # how busy the machine was is part of the result
     assert len(record["cases"]["slow_vs_fast"]["variants"]["slow"]) and record["cases"]["slow_vs_fast"]["ratio"]["rounds"] == 3
 
     only = run_all(tmp_path, "--table-only")
