@@ -7,7 +7,7 @@ AMP, channels-last and torch.compile buy?
 
 Every variant runs once per round, the order reversed every other round, and each case is the ratio
 of two variants' times per image within a round (benchmarks/measure.py): median, min-max, IQR, rounds.
-  * threads_1_vs_2: notebook 07's training step (`run_epoch`) on batches in memory with one torch
+  * threads_1_vs_2: notebook 07's training step (lessons.pytorch_cnn.run_epoch) on batches in memory with one torch
     thread vs all of them (below 1: one thread is faster, other work keeps the cores busy);
   * fed_vs_memory: the step fed by the DataLoader vs on batches in memory (above 1: input-bound);
   * loop_vs_loader: the training step's time per image / the DataLoader's alone (decode + augment,
@@ -42,33 +42,13 @@ from helpers.torch_data import FastJpegLoader, default_num_workers, make_loaders
 SHARED_PHOTOS = setup.PROJECT_ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered"
 
 
-def pytorch_cnn():
-    """Notebook 07's model, transforms and training loop: its exported lesson, else the script it replaces."""
-    try:
-        from lessons import pytorch_cnn as module
-    except ImportError:  # before notebook 07 exports its code
-        sys.path.insert(0, str(ROOT / "notebooks"))
-        import train_pytorch_cnn as module
-    return module
-
-
-cnn = pytorch_cnn()
+from lessons import pytorch_cnn as cnn  # noqa: E402  (notebook 07's model, transforms and training loop)
 
 
 def endless(loader):
     """Batches forever (epoch after epoch), so a small dataset still gives enough batches."""
     while True:
         yield from loader
-
-
-def synchronised(run, device):
-    if device.type != "cuda":
-        return run
-
-    def run_and_wait():
-        run()
-        torch.cuda.synchronize()
-    return run_and_wait
 
 
 def take(stream, batches: int):
@@ -83,7 +63,8 @@ class TrainingLoop:
 
     def __init__(self, model, stream, device, batches: int, amp=False, channels_last=False, threads: int | None = None):
         self.model, self.stream, self.device, self.batches = model, stream, device, batches
-        self.amp, self.channels_last, self.threads = amp, channels_last, threads
+        self.dtype = torch.float16 if amp else None  # notebook 07's AMP on a GPU: float16 with a GradScaler
+        self.channels_last, self.threads = channels_last, threads
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         self.scaler = torch.amp.GradScaler("cuda") if amp else None
         start = time.perf_counter()
@@ -95,7 +76,7 @@ class TrainingLoop:
         if self.threads:
             torch.set_num_threads(self.threads)
         try:
-            cnn.run_epoch(self.model, itertools.islice(self.stream, n), self.device, self.optimizer, self.scaler, self.amp,
+            cnn.run_epoch(self.model, itertools.islice(self.stream, n), self.device, self.optimizer, self.scaler, dtype=self.dtype,
                           progress=False, channels_last=self.channels_last)
             if self.device.type == "cuda":
                 torch.cuda.synchronize()

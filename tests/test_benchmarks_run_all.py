@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "run_all.py"
 # A benchmark as the real ones are written: interleaved rounds through benchmarks/measure.py.
@@ -98,3 +100,42 @@ def test_quick_runs_are_refused_as_records_and_real_runs_are_promoted(tmp_path):
     assert "old table" not in text and "runs agree" in text and "unmeasured" in text
     row = next(line for line in table_lines(text) if line.startswith("| bench_sleep |"))
     assert f"{published['cases']['slow_vs_fast']['ratio']['median']:.2f}" == row.split(" | ")[2]
+
+
+def quick_run(tmp_path: Path, *stems: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", *stems], capture_output=True, text=True, env=env, timeout=600)
+
+
+def case_rows(stdout: str, benchmark: str) -> dict[str, list[str]]:
+    """{case key: the row's cells} of one benchmark in the printed table."""
+    rows = [line.split(" | ") for line in table_lines(stdout) if line.startswith(f"| {benchmark} |")]
+    return {cells[1].split("`")[1]: cells for cells in rows}
+
+
+@pytest.mark.slow
+def test_the_real_numpy_and_torch_benchmarks_in_quick_mode(tmp_path):
+    result = quick_run(tmp_path, "bench_numpy", "bench_pytorch_loader")
+    assert result.returncode == 0, result.stderr
+    numpy_rows = case_rows(result.stdout, "bench_numpy")
+    assert set(numpy_rows) == {"dnn_float64", "dnn_float32", "dnn_naive_float32", "conv_1_thread", "conv_2_threads"}
+    assert numpy_rows["conv_1_thread"][6].startswith("<= 3 (") and numpy_rows["conv_1_thread"][5] == "3"  # target, rounds
+    record = json.loads((tmp_path / "data" / "benchmarks" / "bench_numpy.json").read_text())
+    assert record["quick"] is True  # never promoted
+    assert record["cases"]["dnn_naive_float32"]["z1_dtype"] == "float64"  # float64 weights promote the float32 data
+    assert record["cases"]["dnn_float32"]["z1_dtype"] == "float32"
+    torch_rows = case_rows(result.stdout, "bench_pytorch_loader")
+    assert {"threads_1_vs_2", "fed_vs_memory", "loop_vs_loader", "pil_vs_fast_jpeg", "workers_0_vs_default"} <= set(torch_rows)
+    assert "GPU rows" in result.stdout  # no GPU case measured: the table says so
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+def test_the_keras_pipeline_benchmark_in_quick_mode(tmp_path):
+    result = quick_run(tmp_path, "bench_keras_pipeline")
+    assert result.returncode == 0, result.stderr
+    rows = case_rows(result.stdout, "bench_keras_pipeline")
+    assert set(rows) == {"files_vs_memory", "augmentation_model_vs_pipeline"}
+    assert rows["files_vs_memory"][5] == "2" and rows["files_vs_memory"][6].startswith("<= 1.15 (")
+    record = json.loads((tmp_path / "data" / "benchmarks" / "bench_keras_pipeline.json").read_text())
+    assert set(record["settings"]["first_epoch_s"]) == {"files", "memory", "model_augmentation"}
