@@ -18,7 +18,7 @@ promotion), so every `W @ A_prev` and `dZ @ A_prev.T` first converts the whole 1
 float64 temporary: the float64 work plus a cast and a 20 MB copy of the largest array, twice per
 iteration (the "z1_dtype" of the case shows the outputs really are float64).
 
-    python benchmarks/bench_numpy.py                 # 100 iterations per round, 15 rounds
+    python benchmarks/bench_numpy.py                 # 100 iterations per round, 10 rounds
     python benchmarks/bench_numpy.py --quick         # tiny sizes, 3 rounds (tests; never promoted)
     CATSDOGS_H5=../shared/data/catvnoncat python benchmarks/bench_numpy.py   # the classic images
 """
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=100, help="gradient descent iterations per variant and round")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per case (after one warm-up round)")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds per case (after one warm-up round)")
     parser.add_argument("--conv-repeats", type=int, default=3, help="conv forward+backward passes per variant and round")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts for the convolution (both libraries)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 3 rounds: checks the code path, measures nothing")
