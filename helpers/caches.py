@@ -4,8 +4,9 @@
   `test_set_x`, `test_set_y`, `list_classes`): `load_h5_dataset` reads both the classic
   files (CATSDOGS_H5=<dir>) and the cats-vs-dogs cache built here, so notebooks 01-03
   run on either without a change.
-* CSV in seed 003's format: one flattened 100x100x3 image per row, labels 0/1.
-* Pickle, as the seeds used: only ever unpickle files you made yourself.
+* CSV, as a popular notebook that trains a Keras CNN from four CSV files stores its photos
+  (notebook 04): one flattened 100x100x3 image per row, labels 0/1.
+* Pickle, as many NumPy tutorials save their arrays: only ever unpickle files you made yourself.
 """
 from __future__ import annotations
 
@@ -123,13 +124,14 @@ def build_h5_cache(dataset, size: int = 64, progress: bool = True) -> Path:
     return directory
 
 
-def h5_source(quick: bool | None = None) -> tuple[Path, str]:
-    """(folder, dataset name) for the NumPy notebooks: CATSDOGS_H5 if set, else the 64x64 cache."""
+def h5_source(quick: bool | None = None, *, default_source: str = "petimages", train_photos: int | None = None) -> tuple[Path, str]:
+    """(folder, dataset name) for the NumPy notebooks: CATSDOGS_H5 if set, else the 64x64 cache
+    of get_dataset(quick=quick, default_source=default_source, train_photos=train_photos)."""
     if os.environ.get("CATSDOGS_H5"):
         return Path(os.environ["CATSDOGS_H5"]).expanduser(), "catvnoncat"
     from helpers.data import get_dataset
 
-    dataset = get_dataset(quick=quick)
+    dataset = get_dataset(quick=quick, default_source=default_source, train_photos=train_photos)
     return build_h5_cache(dataset, 64), dataset.name
 
 
@@ -143,9 +145,9 @@ def csv_subset(dataset, split: str, limit: int | None) -> tuple[list[Path], np.n
 
 
 def export_csv(dataset, destination: str | Path, size: int = 100, max_train: int | None = 2000, max_test: int | None = 400, progress: bool = True) -> Path:
-    """Seed 003's files: input.csv, labels.csv, input_test.csv, labels_test.csv.
+    """The four CSV files notebook 04 reads: input.csv, labels.csv, input_test.csv, labels_test.csv.
 
-    max_train / max_test keep the seed's sizes (2,000 and 400): as text, one 100x100x3
+    max_train / max_test keep the sizes of the CSV notebook 04 follows (2,000 and 400): as text, one 100x100x3
     photo is about 100 KB, so all 25,000 photos would be gigabytes.
     """
     destination = Path(destination)
@@ -159,7 +161,7 @@ def export_csv(dataset, destination: str | Path, size: int = 100, max_train: int
 
 
 def load_csv(directory: str | Path, size: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """x_train (n, size, size, 3) uint8, y_train (n,), x_test, y_test from seed-format CSVs."""
+    """x_train (n, size, size, 3) uint8, y_train (n,), x_test, y_test from the CSV files export_csv writes."""
     directory = Path(directory)
     arrays = []
     for stem in ("", "_test"):

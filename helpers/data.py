@@ -3,10 +3,17 @@
 Where the photos come from, in order:
   1. a folder given as `source`, or the CATSDOGS_IMAGES environment variable;
   2. quick mode (CATSDOGS_QUICK=1): a small synthetic PetImages folder made on the spot;
-  3. Microsoft's PetImages zip, downloaded once and verified (helpers/download.py).
+  3. a download (helpers/download.py), verified and kept in data/: the source named by the
+     CATSDOGS_SOURCE environment variable, else the notebook's `default_source`:
+       "filtered"   Google's cats_and_dogs_filtered.zip, 68 MB, 3,000 photos (train 2,000);
+       "petimages"  Microsoft's PetImages zip, 787 MB, about 25,000 photos;
+       "kaggle"     the Kaggle competition's train.zip (needs a Kaggle API token).
 The photos are cleaned once (helpers/cleaning.py) and split by content hash
 (helpers/splits.py); the result is cached in data/clean/<name>/ and reused while the
 source folder's files (names, sizes, times) are unchanged.
+
+`train_photos=N` keeps N training photos (half cats, half dogs), the same ones in every
+notebook and on every machine (see `training_subset`); validation and test stay whole.
 """
 from __future__ import annotations
 
@@ -22,9 +29,11 @@ import numpy as np
 from helpers import setup
 from helpers.cleaning import ACTIONS, convert_to_rgb_jpeg, scan_files
 from helpers.layout import CLASS_NAMES, find_labelled_files
-from helpers.splits import SPLITS, split_given_validation, split_of
+from helpers.splits import SPLITS, balanced_subset, split_given_validation, split_of
 
 QUICK_IMAGES_PER_CLASS = 120
+SOURCE_ENV = "CATSDOGS_SOURCE"
+SOURCES = ("filtered", "petimages", "kaggle")
 MANIFEST_COLUMNS = ["relative", "label", "class_name", "split", "reason", "action", "detail", "sha1", "bytes", "format", "mode", "width", "height", "tree_path"]
 
 
@@ -177,18 +186,117 @@ def synthetic_source(n_per_class: int = QUICK_IMAGES_PER_CLASS) -> Path:
     return root
 
 
-def get_dataset(source: str | Path | None = None, *, quick: bool | None = None, progress: bool = True) -> CleanDataset:
-    """The cleaned, split photos for a notebook (see the module docstring for the order)."""
+def chosen_source(default_source: str = "petimages") -> str:
+    """The download to use: CATSDOGS_SOURCE if set, else default_source (checked either way)."""
+    from_env = os.environ.get(SOURCE_ENV, "").strip().lower()
+    name = from_env or (default_source or "").strip().lower()
+    if name not in SOURCES:
+        where = f"the {SOURCE_ENV} environment variable" if from_env else "default_source"
+        raise ValueError(f"{where} is {name!r}; use one of {', '.join(SOURCES)} "
+                         "(or CATSDOGS_IMAGES=<folder> for photos you already have).")
+    return name
+
+
+def download_source(name: str) -> Path:
+    """The folder of photos of one download source, fetched and verified once (helpers/download.py)."""
+    from helpers import download
+
+    if name == "filtered":
+        return download.download_filtered()
+    if name == "petimages":
+        return download.download_petimages()
+    return download.download_kaggle()
+
+
+def _subset_is_current(folder: Path, fingerprint: str) -> dict | None:
+    report_path = folder / "report.json"
+    if report_path.exists() and (folder / "tree").is_dir():
+        report = json.loads(report_path.read_text())
+        if report.get("fingerprint") == fingerprint:
+            return report
+    return None
+
+
+def training_subset(dataset: CleanDataset, train_photos: int | None) -> CleanDataset:
+    """`dataset` with only `train_photos` of its training photos (validation and test whole).
+
+    Half are cats and half dogs (a class with fewer photos gives all it has). Which ones
+    is decided by a hash of each photo's content (helpers.splits.balanced_subset), so
+    every notebook and every machine gets the same photos, a smaller subset is part of
+    every larger one, and adding photos to the source never swaps an old photo for
+    another old one (a new photo enters only if its hash ranks inside the subset).
+    Asking for as many photos as the split holds, or more, returns `dataset` itself.
+    The subset is its own dataset, data/clean/<name>-train<N>/, of links into the
+    full tree (caches built from it are separate too); its report keeps the cleaning
+    counts of the whole source and gives the subset's own split counts.
+    """
+    if train_photos is None:
+        return dataset
+    if isinstance(train_photos, bool) or not isinstance(train_photos, (int, np.integer)) or train_photos < 2:
+        raise ValueError(f"train_photos must be a whole number of at least 2 (half cats, half dogs), got {train_photos!r}.")
+    train_photos = int(train_photos)
+    manifest = dataset.manifest
+    is_train = (manifest["split"] == "train") & (manifest["action"] != "skip")
+    if is_train.sum() <= train_photos:
+        return dataset
+    name = f"{dataset.name}-train{train_photos}"
+    folder = setup.DATA_DIR / "clean" / name
+    fingerprint = f"{dataset.report['fingerprint']}|train_photos={train_photos}"
+    report = _subset_is_current(folder, fingerprint)
+    if report is not None:
+        return CleanDataset(name, dataset.source, folder, report)
+
+    train = manifest[is_train]
+    chosen = set(train.index[balanced_subset(train["sha1"].tolist(), train["label"].tolist(), train["relative"].tolist(), train_photos)])
+    keep = (manifest["action"] == "skip") | ~is_train | manifest.index.isin(chosen)
+    subset = manifest[keep].copy()
+    tree = folder / "tree"
+    if tree.exists():
+        shutil.rmtree(tree)  # our own links from an earlier subset
+    for split in SPLITS:
+        for class_name in CLASS_NAMES:
+            (tree / split / class_name).mkdir(parents=True, exist_ok=True)
+    for tree_path in subset.loc[subset["tree_path"] != "", "tree_path"]:
+        original = (dataset.folder / tree_path).resolve()  # the user's photo, or our converted copy
+        target = folder / tree_path
+        try:
+            target.symlink_to(original)
+        except OSError:  # no symlinks (e.g. Windows without developer mode)
+            shutil.copyfile(original, target)
+    subset.to_csv(folder / "manifest.csv", index=False)
+    usable = subset[subset["action"] != "skip"]
+    report = json.loads(json.dumps(dataset.report))  # a deep copy: the cleaning counts stay the source's
+    report.update(name=name, fingerprint=fingerprint, subset={
+        "of": dataset.name, "train_photos": train_photos,
+        "train_available": dataset.report["splits"]["train"],
+    })
+    report["splits"]["train"] = {
+        "total": int((usable["split"] == "train").sum()),
+        **{c: int(((usable["split"] == "train") & (usable["class_name"] == c)).sum()) for c in CLASS_NAMES},
+    }
+    (folder / "report.json").write_text(json.dumps(report, indent=2))
+    return CleanDataset(name, dataset.source, folder, report)
+
+
+def get_dataset(source: str | Path | None = None, *, quick: bool | None = None, progress: bool = True,
+                default_source: str = "petimages", train_photos: int | None = None) -> CleanDataset:
+    """The cleaned, split photos for a notebook (see the module docstring for the order).
+
+    default_source: the download this notebook uses when nothing else is set
+    ("filtered", "petimages" or "kaggle"); CATSDOGS_SOURCE overrides it for every notebook.
+    train_photos: keep only this many training photos (see `training_subset`).
+    """
     quick = setup.QUICK if quick is None else quick
+    name = chosen_source(default_source)  # checked even when unused: a typo should not wait for a full run
     source = source or os.environ.get("CATSDOGS_IMAGES") or None
     if source:
         folder = Path(source).expanduser()
-        return clean_folder(folder, _name_for_folder(folder), progress=progress)
-    if quick:
-        return clean_folder(synthetic_source(), "synthetic", progress=progress)
-    from helpers.download import download_petimages
-
-    return clean_folder(download_petimages(), "petimages", progress=progress)
+        dataset = clean_folder(folder, _name_for_folder(folder), progress=progress)
+    elif quick:
+        dataset = clean_folder(synthetic_source(), "synthetic", progress=progress)
+    else:
+        dataset = clean_folder(download_source(name), name, progress=progress)
+    return training_subset(dataset, train_photos)
 
 
 def report_table(dataset: CleanDataset):

@@ -1,15 +1,21 @@
 """Download the photos once, check them, and unpack them safely.
 
-Two sources:
-* Microsoft's PetImages zip (`download_petimages`, the default): fetched with pooch,
-  which streams into a temporary file and moves it into place only when the transfer
-  finished, so an interrupted download never leaves a file that is later trusted.
-  No published checksum of this zip is known, so the first good download is checked
-  for what can be checked (every entry's CRC, about 12,500 photos per class), its
-  sha256 is recorded next to it, and every later use is verified against that record
-  (or against a hash you pin with `sha256=` or CATSDOGS_PETIMAGES_SHA256).
-* The Kaggle "Dogs vs. Cats" competition (`download_kaggle`), which needs a Kaggle
-  account, an API token and the competition's rules accepted.
+Three sources (`helpers.data.get_dataset` picks one; CATSDOGS_SOURCE chooses):
+* "filtered": Google's cats_and_dogs_filtered.zip (`download_filtered`, 68 MB), the
+  3,000 photos of the TensorFlow tutorials: train/ 1,000 cats + 1,000 dogs,
+  validation/ 500 + 500. Small enough for a first run.
+* "petimages": Microsoft's PetImages zip (`download_petimages`, 787 MB, about 25,000 photos).
+* "kaggle": the Kaggle "Dogs vs. Cats" competition (`download_kaggle`), which needs a
+  Kaggle account, an API token and the competition's rules accepted.
+
+The two zips go through the same steps. pooch streams into a temporary file and moves
+it into place only when the transfer finished, so an interrupted download never leaves
+a file that is later trusted. Neither zip has a published checksum, so the first good
+download is checked for what can be checked (every entry's CRC, the expected number of
+photos in each folder), its sha256 is recorded next to it, and every later use is
+verified against that record (or against a hash you pin with `sha256=` or
+CATSDOGS_<SOURCE>_SHA256). Every URL can be replaced by an environment variable
+(CATSDOGS_FILTERED_URL, CATSDOGS_PETIMAGES_URL), for a mirror behind a firewall.
 
 Extraction refuses entries that would land outside the target folder (zip-slip:
 absolute paths, `..`) and symbolic links, and unpacks into a temporary folder that is
@@ -26,19 +32,53 @@ import zlib
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
+from dataclasses import dataclass
+
 from helpers import setup
 
 PETIMAGES_URL = "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip"
+FILTERED_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 SHA256_ENV = "CATSDOGS_PETIMAGES_SHA256"
 KAGGLE_COMPETITION = "dogs-vs-cats"
 _COMPLETE_MARKER = ".complete"
+
+
+@dataclass(frozen=True)
+class ZipSource:
+    """One downloadable zip of photos and what a good copy of it holds."""
+
+    name: str  # "petimages": also the folder it is unpacked into, data/<name>/
+    url: str
+    url_env: str  # environment variable that replaces the URL (a mirror)
+    sha256_env: str  # environment variable that pins the zip's sha256
+    expected_counts: tuple  # ((folder prefix inside the zip, number of files), ...)
+    photos_under: str  # the folder, inside the unpacked zip, that get_dataset reads
+    description: str
+
+    def resolved_url(self, url: str | None = None) -> str:
+        return url or os.environ.get(self.url_env, "").strip() or self.url
+
+
+PETIMAGES = ZipSource(
+    "petimages", PETIMAGES_URL, "CATSDOGS_PETIMAGES_URL", SHA256_ENV,
+    (("PetImages/Cat/", 12_500), ("PetImages/Dog/", 12_500)), "", "the PetImages zip",
+)
+FILTERED = ZipSource(
+    "filtered", FILTERED_URL, "CATSDOGS_FILTERED_URL", "CATSDOGS_FILTERED_SHA256",
+    (("cats_and_dogs_filtered/train/cats/", 1_000), ("cats_and_dogs_filtered/train/dogs/", 1_000),
+     ("cats_and_dogs_filtered/validation/cats/", 500), ("cats_and_dogs_filtered/validation/dogs/", 500)),
+    "cats_and_dogs_filtered", "Google's cats_and_dogs_filtered zip",
+)
+ZIP_SOURCES = {source.name: source for source in (FILTERED, PETIMAGES)}
 
 REMEDIES = """To use photos without this download, any one of:
   * set CATSDOGS_IMAGES=<folder> to a folder of labelled photos you already have
     (Cat/ and Dog/ folders, train/ validation/ test/ split folders, or Kaggle's train/cat.N.jpg);
   * download {url}
     by hand (a browser works) and put it at {zip_path}; the next run checks and uses it;
-  * use the Kaggle competition instead: helpers.download.download_kaggle() (needs a Kaggle API token);
+  * point the download at a mirror you can reach: CATSDOGS_FILTERED_URL or CATSDOGS_PETIMAGES_URL;
+  * pick another source: CATSDOGS_SOURCE=filtered (68 MB), petimages (787 MB) or kaggle
+    (helpers.download.download_kaggle(), needs a Kaggle API token);
   * or run in quick mode (CATSDOGS_QUICK=1), which makes small synthetic photos."""
 
 
@@ -121,22 +161,29 @@ def check_zip(zip_path: str | Path) -> list[str]:
     return names
 
 
-def check_petimages_zip(zip_path: str | Path, expected_per_class: int = 12_500, tolerance: float = 0.02) -> dict:
-    """Check a PetImages zip without trusting it: it opens, every CRC matches, and
-    PetImages/Cat and PetImages/Dog hold about `expected_per_class` files each.
-
-    Returns the file count per class; raises DownloadError saying what is wrong.
+def check_zip_counts(zip_path: str | Path, expected_counts, tolerance: float = 0.0, description: str = "the expected zip") -> dict:
+    """Check a zip without trusting it: it opens, every CRC matches, and each folder prefix
+    in `expected_counts` ((prefix, n), ...) holds n files (± tolerance · n, at least ±1 when
+    tolerance > 0). Returns {prefix: files found}; raises DownloadError saying what is wrong.
     """
     names = check_zip(zip_path)
-    counts = {folder: sum(name.startswith(f"PetImages/{folder}/") for name in names) for folder in ("Cat", "Dog")}
-    allowed = max(1, round(expected_per_class * tolerance))
-    wrong = {folder: n for folder, n in counts.items() if abs(n - expected_per_class) > allowed}
+    counts = {prefix: sum(name.startswith(prefix) for name in names) for prefix, _ in expected_counts}
+    wrong = []
+    for prefix, expected in expected_counts:
+        allowed = max(1, round(expected * tolerance)) if tolerance > 0 else 0
+        if abs(counts[prefix] - expected) > allowed:
+            wrong.append(f"{prefix}: expected {expected}" + (f" (±{allowed})" if allowed else "") + f", found {counts[prefix]}")
     if wrong:
-        raise DownloadError(
-            f"{zip_path} does not look like the PetImages zip: expected about {expected_per_class} files "
-            f"(±{allowed}) in each of PetImages/Cat and PetImages/Dog, found {counts}."
-        )
+        raise DownloadError(f"{zip_path} does not look like {description}: " + "; ".join(wrong) + ".")
     return counts
+
+
+def check_petimages_zip(zip_path: str | Path, expected_per_class: int = 12_500, tolerance: float = 0.02) -> dict:
+    """Check a PetImages zip: every CRC matches and PetImages/Cat and PetImages/Dog hold
+    about `expected_per_class` files each. Returns the file count per class."""
+    expected = ((f"PetImages/{folder}/", expected_per_class) for folder in ("Cat", "Dog"))
+    counts = check_zip_counts(zip_path, tuple(expected), tolerance, "the PetImages zip")
+    return {prefix.split("/")[1]: n for prefix, n in counts.items()}
 
 
 def _discard(path: Path, why: str, downloaded_now: bool) -> str:
@@ -153,7 +200,7 @@ def _discard(path: Path, why: str, downloaded_now: bool) -> str:
     return f"{why} The file was not deleted; it was renamed to {rejected} (delete it yourself once you have looked)."
 
 
-def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, timeout: float) -> None:
+def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, timeout: float, sha256_env: str = SHA256_ENV) -> None:
     """One clean download attempt through pooch (temporary file, moved into place when complete)."""
     import pooch
     import requests
@@ -166,7 +213,7 @@ def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, tim
     except ValueError as error:  # pooch: hash mismatch (its temporary file is already gone)
         raise HashMismatchError(
             f"The file downloaded from {url} does not match the sha256 {known_hash}; it was discarded, nothing was kept.\n"
-            f"If you pinned that hash (sha256= or {SHA256_ENV}), check it; if it is the recorded hash of your first "
+            f"If you pinned that hash (sha256= or {sha256_env}), check it; if it is the recorded hash of your first "
             f"download, the file on the server changed: delete {zip_path}.sha256 to accept the new one."
         ) from error
     except requests.exceptions.ConnectionError as error:
@@ -177,59 +224,66 @@ def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, tim
         raise DownloadError(f"Downloading {url} failed: {error}") from error
 
 
-def _verified_zip(zip_path: Path, expected: str | None, checks: dict, downloaded_now: bool) -> str:
+def _verified_zip(zip_path: Path, expected: str | None, check, downloaded_now: bool) -> str:
     """sha256 of a zip that passed every check; a failing file is moved out of the way (DownloadError)."""
     digest = file_sha256(zip_path)
     if expected and digest != expected:
         raise HashMismatchError(_discard(zip_path, f"{zip_path.name} has sha256 {digest}, expected {expected}.", downloaded_now))
     if not expected:  # nothing to compare with: check what can be checked before trusting it
         try:
-            check_petimages_zip(zip_path, **checks)
+            check(zip_path)
         except DownloadError as error:
             raise DownloadError(_discard(zip_path, str(error), downloaded_now)) from error
     return digest
 
 
-def download_petimages(
+def download_zip_source(
+    source: ZipSource,
     destination: str | Path | None = None,
     *,
-    url: str = PETIMAGES_URL,
+    url: str | None = None,
     sha256: str | None = None,
-    expected_per_class: int = 12_500,
-    tolerance: float = 0.02,
+    check=None,
     attempts: int = 2,
     timeout: float = 60,
     progress: bool = True,
 ) -> Path:
-    """Download, verify and unpack Microsoft's PetImages zip; return the folder holding PetImages/.
+    """Download, verify and unpack one zip source; return the folder holding its photos.
 
     Files (destination defaults to data/):
       destination/downloads/<zip>          the download (kept, so a re-extraction needs no network)
       destination/downloads/<zip>.sha256   the sha256 of the first download that passed every check
-      destination/petimages/PetImages/     the photos, unpacked; returned is destination/petimages
+      destination/<source.name>/           the zip, unpacked
 
-    `sha256` (or CATSDOGS_PETIMAGES_SHA256) pins the hash; otherwise the recorded one is used.
-    A failed or interrupted transfer is fetched again from scratch, up to `attempts` times.
+    The URL is `url`, else the source's environment variable, else the official one.
+    `sha256` (or the source's CATSDOGS_..._SHA256) pins the hash; otherwise the recorded
+    one is used. `check(zip_path)` checks a zip with no hash to compare against (default:
+    CRCs and the expected counts). A failed or interrupted transfer is fetched again from
+    scratch, up to `attempts` times.
     """
+    url = source.resolved_url(url)
     destination = Path(destination) if destination else setup.DATA_DIR
     zip_path = destination / "downloads" / Path(urlparse(url).path).name
     record_path = zip_path.with_name(zip_path.name + ".sha256")
-    extracted = destination / "petimages"
-    pinned = (sha256 or os.environ.get(SHA256_ENV) or "").strip().lower() or None
+    extracted = destination / source.name
+    photos = extracted / source.photos_under if source.photos_under else extracted
+    pinned = (sha256 or os.environ.get(source.sha256_env) or "").strip().lower() or None
     recorded = record_path.read_text().split()[0] if record_path.exists() else None
     expected = pinned or recorded
     marker = extracted / _COMPLETE_MARKER
     if expected and marker.exists() and marker.read_text().strip() == expected:
-        return extracted  # unpacked from a zip with exactly this hash
+        return photos  # unpacked from a zip with exactly this hash
 
-    checks = dict(expected_per_class=expected_per_class, tolerance=tolerance)
+    if check is None:
+        def check(path):
+            return check_zip_counts(path, source.expected_counts, 0.0, source.description)
     digest, failures = None, []
     for _ in range(max(1, attempts)):
         fetched = not zip_path.exists()
         try:
             if fetched:
-                _fetch(url, zip_path, expected, progress, timeout)
-            digest = _verified_zip(zip_path, expected, checks, downloaded_now=fetched)
+                _fetch(url, zip_path, expected, progress, timeout, source.sha256_env)
+            digest = _verified_zip(zip_path, expected, check, downloaded_now=fetched)
             break
         except (NoNetworkError, HashMismatchError) as error:
             if isinstance(error, NoNetworkError) or fetched:
@@ -242,13 +296,56 @@ def download_petimages(
     if recorded != digest:  # the first good download, or a newly pinned hash it matched
         record_path.write_text(f"{digest}  {zip_path.name}\n")
 
-    partial = destination / "petimages.partial"
+    partial = destination / f"{source.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)  # our own unfinished extraction from an earlier run
     safe_extract(zip_path, partial, progress=progress)
     (partial / _COMPLETE_MARKER).write_text(digest + "\n")
     shutil.rmtree(extracted, ignore_errors=True)  # our own extraction of another (or unverified) zip
     partial.rename(extracted)
-    return extracted
+    return photos
+
+
+def download_petimages(
+    destination: str | Path | None = None,
+    *,
+    url: str | None = None,
+    sha256: str | None = None,
+    expected_per_class: int = 12_500,
+    tolerance: float = 0.02,
+    attempts: int = 2,
+    timeout: float = 60,
+    progress: bool = True,
+) -> Path:
+    """Download, verify and unpack Microsoft's PetImages zip; return data/petimages (holding PetImages/).
+
+    About 12,500 files per class (± tolerance) are expected: the zip's file count is not
+    published exactly. URL: `url`, else CATSDOGS_PETIMAGES_URL, else Microsoft's.
+    See download_zip_source for the files written and the checks.
+    """
+    def check(path):
+        return check_petimages_zip(path, expected_per_class, tolerance)
+
+    return download_zip_source(PETIMAGES, destination, url=url, sha256=sha256, check=check,
+                               attempts=attempts, timeout=timeout, progress=progress)
+
+
+def download_filtered(
+    destination: str | Path | None = None,
+    *,
+    url: str | None = None,
+    sha256: str | None = None,
+    attempts: int = 2,
+    timeout: float = 60,
+    progress: bool = True,
+) -> Path:
+    """Download, verify and unpack Google's cats_and_dogs_filtered.zip (68 MB, 3,000 photos);
+    return data/filtered/cats_and_dogs_filtered (train/ and validation/, each with cats/ and dogs/).
+
+    The counts must be exact: 1,000 + 1,000 in train/, 500 + 500 in validation/.
+    URL: `url`, else CATSDOGS_FILTERED_URL, else Google's. Hash pin: sha256= or CATSDOGS_FILTERED_SHA256.
+    """
+    return download_zip_source(FILTERED, destination, url=url, sha256=sha256,
+                               attempts=attempts, timeout=timeout, progress=progress)
 
 
 def _kaggle_credentials_present() -> bool:

@@ -7,11 +7,11 @@ no "Corrupt JPEG data" or unknown-format crash mid-epoch) with
   decode + resize once -> uint8 -> cache -> shuffle -> batch -> [augment] -> prefetch
 
 * cache after decoding: from the second epoch on no JPEG is opened again. Caching
-  uint8 rather than float32 needs 4x less memory (all 23,000 photos at 180x180: 2.2 GB);
+  uint8 rather than float32 needs 4x less memory (25,000 photos at 180x180: 2.4 GB);
 * shuffle after the cache, so every epoch sees a new order;
 * augmentation in the pipeline (`augmentation=`) runs on the CPU in parallel with
   training: the cheap place on a CPU-only machine. On a GPU put the augmentation
-  layers in the model instead (helpers.keras_models.make_model(augmentation=...));
+  layers in the model instead (lessons.keras_cnn.make_model(augmentation=...), notebook 05);
 * prefetch(AUTOTUNE) prepares the next batches while the model trains on this one.
 
 TensorFlow is imported inside the functions: importing helpers must not pick a framework.

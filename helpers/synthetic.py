@@ -47,8 +47,8 @@ class SyntheticPets:
         return self.root / "PetImages"
 
 
-def _draw_pet(rng: np.random.Generator, is_dog: bool) -> Image.Image:
-    width, height = int(rng.integers(96, 260)), int(rng.integers(96, 260))
+def _draw_pet(rng: np.random.Generator, is_dog: bool, sides: tuple[int, int] = (96, 260)) -> Image.Image:
+    width, height = int(rng.integers(*sides)), int(rng.integers(*sides))
     base = np.array([90, 120, 170]) if is_dog else np.array([190, 140, 90])
     background = base + rng.normal(0, 25, size=3)
     pixels = background + rng.normal(0, 18, size=(height, width, 3))
@@ -143,3 +143,32 @@ def make_synthetic_pets(
                 if path.is_file():
                     archive.write(path, path.relative_to(root).as_posix())
     return result
+
+
+# The layout of Google's cats_and_dogs_filtered.zip: folder -> (file name prefix, first id, photos)
+FILTERED_LAYOUT = {
+    "train/cats": ("cat", 0, 1000),
+    "train/dogs": ("dog", 0, 1000),
+    "validation/cats": ("cat", 2000, 500),
+    "validation/dogs": ("dog", 2000, 500),
+}
+
+
+def make_synthetic_filtered(root: str | Path, seed: int = 0, sides: tuple[int, int] = (32, 64), layout: dict | None = None) -> Path:
+    """Write root/cats_and_dogs_filtered.zip laid out like Google's (3,000 small synthetic photos,
+    cats_and_dogs_filtered/{train,validation}/{cats,dogs}/cat.N.jpg, plus its vectorize.py); return the zip.
+
+    `layout` replaces FILTERED_LAYOUT (a test can drop a class folder to make a bad zip).
+    Photos are drawn small (`sides`) so that the 3,000 take seconds, not minutes.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    zip_path = root / "cats_and_dogs_filtered.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as archive:  # JPEGs do not compress further
+        archive.writestr("cats_and_dogs_filtered/vectorize.py", "# a script shipped in the real zip; not a photo\n")
+        for folder, (prefix, first, count) in (FILTERED_LAYOUT if layout is None else layout).items():
+            for number in range(first, first + count):
+                photo = _jpeg_bytes(_draw_pet(rng, is_dog=prefix == "dog", sides=sides))
+                archive.writestr(f"cats_and_dogs_filtered/{folder}/{prefix}.{number}.jpg", photo)
+    return zip_path

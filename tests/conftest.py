@@ -11,6 +11,12 @@ from helpers import setup
 
 SHARED_DATA = setup.PROJECT_ROOT.parent / "shared" / "data"
 
+# TF 2.20/2.21's oneDNN backward of a 1x1 stride-2 convolution with few channels corrupts the heap
+# (notebook 05, "Why oneDNN is off"). The variable only counts when it is set before TensorFlow
+# loads, so it is set here, when pytest reads this file: before any test or fixture (including
+# one a test file defines for itself) can import TensorFlow. Subprocesses inherit it.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -67,7 +73,4 @@ def keras():
     """Keras (and TensorFlow) imported when a test runs, never at collection: the pytest process
     that runs the torch tests (`-m "not tensorflow"`) collects these files too, and TensorFlow
     followed by torch in one process crashes."""
-    # TF 2.20/2.21's oneDNN kernels corrupt memory on narrow strided convolutions (notebook 05);
-    # the variable only counts when it is set before TensorFlow loads.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras")  # TF_ENABLE_ONEDNN_OPTS is set at the top of this file

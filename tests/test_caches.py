@@ -113,7 +113,7 @@ def test_csv_export_and_import_round_trip(dataset, tmp_path):
     directory = export_csv(dataset, tmp_path / "csv", size=12, max_train=20, max_test=None, progress=False)
     assert sorted(p.name for p in directory.iterdir()) == ["input.csv", "input_test.csv", "labels.csv", "labels_test.csv"]
     first_row = (directory / "input.csv").read_text().splitlines()[0].split(",")
-    assert len(first_row) == 12 * 12 * 3  # one flattened photo per row, as in the seed
+    assert len(first_row) == 12 * 12 * 3  # one flattened photo per row, as notebook 04 reads them
     x_train, y_train, x_test, y_test = load_csv(directory, size=12)
     assert x_train.shape == (20, 12, 12, 3) and x_train.dtype == np.uint8 and y_train.shape == (20,)
     test_paths, test_labels = dataset.files("test")

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import socket
 import stat
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from local_server import serve
 
 from helpers import download
 from helpers.download import (
@@ -34,52 +32,19 @@ def no_pinned_hash(monkeypatch):
     monkeypatch.delenv(download.SHA256_ENV, raising=False)  # a user's own pin must not leak into these tests
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict = {}
-    requests: list = []
-
-    def log_message(self, *args):  # keep pytest's output clean
-        pass
-
-    def do_GET(self):
-        type(self).requests.append(self.path)
-        route = self.routes.get(self.path)
-        if route is None:
-            self.send_error(404)
-            return
-        body, mode = route(self.requests.count(self.path))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/zip")
-        if mode != "no-length":
-            self.send_header("Content-Length", str(len(body)))  # the full size, even when we stop early
-        self.end_headers()
-        self.wfile.write(body if mode == "full" else body[: len(body) // 2])
-        self.wfile.flush()
-        if mode == "stall":
-            time.sleep(1.5)  # longer than the client's timeout, then give up
-        self.close_connection = True
-
-
 @pytest.fixture
 def server(synthetic_pets):
-    """A local server; routes map a path to f(nth request) -> (bytes, 'full' | 'cut' | 'no-length')."""
+    """A local server; routes map a path to f(nth request) -> (bytes, 'full' | 'cut' | 'no-length' | 'stall')."""
     good = synthetic_pets.zip_path.read_bytes()
-    handler = type("Handler", (_Handler,), {"routes": {}, "requests": []})
-    handler.routes.update({
+    with serve({
         "/pets.zip": lambda n: (good, "full"),
         "/cut.zip": lambda n: (good, "cut"),  # Content-Length sent, connection closed halfway
         "/cut-once.zip": lambda n: (good, "cut" if n == 1 else "full"),
         "/no-length-cut.zip": lambda n: (good, "no-length"),  # the client cannot tell it is short
         "/stall-once.zip": lambda n: (good, "stall" if n == 1 else "full"),
-    })
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    handler.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    handler.good = good
-    yield handler
-    httpd.shutdown()
-    httpd.server_close()
+    }) as handler:
+        handler.good = good
+        yield handler
 
 
 def _leftovers(folder: Path) -> list[str]:

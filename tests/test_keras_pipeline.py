@@ -6,11 +6,17 @@ import pytest
 
 from helpers.data import get_dataset
 from helpers.keras_data import as_arrays, image_datasets
-from helpers.keras_models import make_augmentation
 
 pytestmark = pytest.mark.tensorflow
 
 SIZE = (40, 48)  # not square, so height and width cannot be swapped unnoticed
+
+
+@pytest.fixture(scope="module")
+def make_augmentation(keras):
+    from lessons.keras_cnn import make_augmentation  # imports Keras: only when a test runs
+
+    return make_augmentation
 
 
 @pytest.fixture
@@ -18,7 +24,7 @@ def dataset(keras, project_dirs, synthetic_pets):
     return get_dataset(synthetic_pets.root, progress=False)
 
 
-def test_every_planted_bad_kind_is_read_without_an_exception(dataset, synthetic_pets):
+def test_every_planted_bad_kind_is_read_without_an_exception(dataset, synthetic_pets, make_augmentation):
     manifest = dataset.manifest
     planted = manifest[manifest["relative"].str.replace("PetImages/", "", regex=False).isin(synthetic_pets.planted)]
     assert set(planted["reason"]) == set(synthetic_pets.planted.values())  # every bad kind is in the data we read
@@ -51,7 +57,7 @@ def test_unaugmented_splits_give_the_same_pixels_every_epoch(dataset):
     assert first[0].dtype == np.uint8 and first[0].max() > 100  # pixels stay in [0, 255], not rescaled
 
 
-def test_training_split_is_reshuffled_and_augmented_each_epoch(dataset):
+def test_training_split_is_reshuffled_and_augmented_each_epoch(dataset, make_augmentation):
     train = image_datasets(dataset, SIZE, batch_size=8, augmentation=make_augmentation(seed=3), splits=("train",))["train"]
     (x1, y1), (x2, y2) = as_arrays(train, "float32"), as_arrays(train, "float32")
     assert len(y1) == len(y2) == dataset.counts()["n_train"]
