@@ -43,11 +43,9 @@ SHARED_PHOTOS = setup.PROJECT_ROOT.parent / "shared" / "data" / "cats_and_dogs_f
 
 
 def keras_cnn():
-    """Notebook 05's network and augmentation: its exported lesson, else the helper it replaces."""
-    try:
-        from lessons import keras_cnn as module
-    except ImportError:  # before notebook 05 exports its code
-        from helpers import keras_models as module
+    """Notebook 05's network and augmentation, as the notebook exports them (imports keras: call it late)."""
+    from lessons import keras_cnn as module
+
     return module
 
 
@@ -70,7 +68,7 @@ def cpu_cases(results, source: str | None, quick: bool, image_size: int, batch_s
     from helpers.keras_data import SHUFFLE_BUFFER, as_arrays, image_datasets
 
     cnn = keras_cnn()
-    dataset = get_dataset(None if quick else source, quick=quick, progress=False)
+    dataset = get_dataset(None if quick else source, quick=quick, progress=False, default_source="filtered")  # notebook 05's photos
     size = (image_size, image_size)
 
     def model(augmentation=None):
@@ -157,10 +155,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=("cpu", "gpu", "all"), default="all")
     parser.add_argument("--source", default=os.environ.get("CATSDOGS_IMAGES") or (str(SHARED_PHOTOS) if SHARED_PHOTOS.is_dir() else None),
-                        help="photo folder for the CPU part (default: CATSDOGS_IMAGES, ../shared/data/cats_and_dogs_filtered, else the synthetic photos)")
+                        help="photo folder for the CPU part (default: CATSDOGS_IMAGES, ../shared/data/cats_and_dogs_filtered, else notebook 05's download)")
     parser.add_argument("--image-size", type=int, default=180)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=6, help="CPU part: timed epochs per variant, after the first (default 6)")
+    parser.add_argument("--rounds", type=int, default=5, help="CPU part: timed epochs per variant, after the first (default 5)")
     parser.add_argument("--gpu-batch-size", type=int, default=64)
     parser.add_argument("--gpu-steps", type=int, default=20)
     parser.add_argument("--gpu-rounds", type=int, default=5)

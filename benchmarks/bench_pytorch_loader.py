@@ -90,7 +90,7 @@ class TrainingLoop:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=os.environ.get("CATSDOGS_IMAGES") or (str(SHARED_PHOTOS) if SHARED_PHOTOS.is_dir() else None),
-                        help="folder of cat and dog photos (default: CATSDOGS_IMAGES, ../shared/data/cats_and_dogs_filtered, else the synthetic photos)")
+                        help="folder of cat and dog photos (default: CATSDOGS_IMAGES, ../shared/data/cats_and_dogs_filtered, else notebook 07's download)")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=4, help="batches per training variant and round (the loader alone: 4 times as many)")
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         args.image_size, args.batch_size, args.batches, args.rounds, args.no_compile = 64, 8, 1, 2, True
 
     torch.manual_seed(0)
-    dataset = get_dataset(None if quick else args.data, quick=quick or args.data is None, progress=False)
+    dataset = get_dataset(None if quick else args.data, quick=quick, progress=False, default_source="filtered")  # notebook 07's photos
     augment, evaluate = cnn.train_transform(args.image_size), cnn.eval_transform(args.image_size)
     workers = default_num_workers()
     threads = torch.get_num_threads()
