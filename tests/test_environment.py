@@ -74,3 +74,27 @@ def test_this_environment_satisfies_requirements():
             unmet.append(f"{name} {version} does not satisfy {specifier}")
     if unmet:
         pytest.fail("run `make install`: " + "; ".join(unmet))
+
+
+def test_make_check_clean_fails_when_the_tests_changed_a_tracked_file(tmp_path):
+    """The last step of `make test`: the checkout is as the tests found it."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("make") or not shutil.which("git"):
+        pytest.skip("needs make and git")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    run = lambda *command: subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    run("git", "init", "-q")
+    (tmp_path / ".gitignore").write_text("/data/\n")
+    (tmp_path / "figure.png").write_text("committed")
+    run("git", "add", "-A")
+    run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    (tmp_path / "data" / "ci").mkdir(parents=True)
+    (tmp_path / "data" / "ci" / "git-status-before.txt").write_text("")
+    (tmp_path / "data" / "screenshot.png").write_text("under data/: fine")
+    clean = run("make", "--no-print-directory", "check-clean")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (tmp_path / "figure.png").write_text("overwritten by a test")
+    dirty = run("make", "--no-print-directory", "check-clean")
+    assert dirty.returncode != 0 and "M figure.png" in dirty.stdout
