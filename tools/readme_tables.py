@@ -62,14 +62,19 @@ def _integer_assigned(code: str, name: str) -> int | None:
     return int(match.group(1).replace("_", "")) if match else None
 
 
+def default_source(notebook: Path) -> str:
+    """The source name the notebook passes as `default_source=` (get_dataset's own default if none)."""
+    sources = re.findall(r"default_source\s*=\s*['\"]([a-z]+)['\"]", _code_of(notebook))
+    return sources[0] if sources else GET_DATASET_DEFAULT
+
+
 def default_data(notebook: Path) -> str:
     """What the notebook reads when run with no settings, from its own `default_source=` / `train_photos=`."""
     stem = notebook.stem
     if stem in NO_DATA:
         return NO_DATA[stem]
     code = _code_of(notebook)
-    sources = re.findall(r"default_source\s*=\s*['\"]([a-z]+)['\"]", code)
-    source = sources[0] if sources else GET_DATASET_DEFAULT
+    source = default_source(notebook)
     text = SOURCES.get(source, source)
     photos = re.search(r"train_photos\s*=\s*([A-Za-z_][A-Za-z0-9_]*|[0-9][0-9_]*)", code)
     if photos:
@@ -87,6 +92,11 @@ def _minutes(seconds: float) -> str:
 def _count(record: dict, key: str) -> str:
     value = record.get(key)
     return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def on_default_data(record: dict, source: str) -> bool:
+    """Whether a record's dataset is the notebook's default source (by name: 'filtered', 'petimages', ...)."""
+    return source.lower() in str(record.get("dataset", "")).lower()
 
 
 def measured_on(record: dict) -> str:
@@ -133,7 +143,9 @@ def notebooks_table(notebooks: list[Path], all_records: dict[str, dict], repo_ur
         elif not found:
             measured = ["not measured yet (no record)", "", "", ""]
         else:
-            measured = ["<br>".join(fn(record) for _, record in found) for fn in (measured_on, training_time, accuracy)]
+            source = default_source(notebook)
+            where = [measured_on(r) + ("" if on_default_data(r, source) else " (not the default data)") for _, r in found]
+            measured = ["<br>".join(where)] + ["<br>".join(fn(r) for _, r in found) for fn in (training_time, accuracy)]
             measured.append("<br>".join(f"[{ref}](records/{ref}.json)" for ref, _ in found))
         lines.append("| " + " | ".join(fixed + measured) + " |")
     return "\n".join(lines)
