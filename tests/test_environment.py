@@ -98,3 +98,27 @@ def test_make_check_clean_fails_when_the_tests_changed_a_tracked_file(tmp_path):
     (tmp_path / "figure.png").write_text("overwritten by a test")
     dirty = run("make", "--no-print-directory", "check-clean")
     assert dirty.returncode != 0 and "M figure.png" in dirty.stdout
+
+
+@pytest.mark.slow
+def test_the_pip_installed_helpers_carry_the_records(tmp_path):
+    """Colab installs the helpers with pip, without the repository: records/ must travel in the wheel
+    (as helpers/records_data/), or notebook 10 would have nothing to fall back on."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "source"
+    for name in ("helpers", "lessons"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", source / "pyproject.toml")
+    (source / "records" / "07_pytorch_cnn").mkdir(parents=True)
+    (source / "records" / "07_pytorch_cnn" / "filtered.json").write_text('{"test_accuracy": 0.85}')
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(source),
+                            "-w", str(tmp_path / "wheel")], capture_output=True, text=True, cwd=tmp_path)
+    if built.returncode != 0 and "No module named" in built.stderr:
+        pytest.skip(f"cannot build a wheel here: {built.stderr[-200:]}")
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next((tmp_path / "wheel").glob("catsdogs_helpers-*.whl"))
+    assert "helpers/records_data/07_pytorch_cnn/filtered.json" in zipfile.ZipFile(wheel).namelist()
