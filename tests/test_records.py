@@ -176,12 +176,17 @@ def test_no_tracked_file_uses_a_word_from_outside_the_series():
 
 
 def test_ci_record_times_each_stage_and_its_run_becomes_the_test_time_record(tmp_path):
-    script, env = [sys.executable, str(ROOT / "tools" / "ci_record.py")], {**os.environ, "CATSDOGS_ROOT": str(tmp_path)}
+    venv = tmp_path / "venv"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "lib" / "big.bin").write_bytes(b"x" * 30_000_000)
+    script = [sys.executable, str(ROOT / "tools" / "ci_record.py")]
+    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "CATSDOGS_CI_VENV": str(venv)}
     subprocess.run([*script, "start"], env=env, check=True)
     subprocess.run([*script, "run", "install", "--", sys.executable, "-c", "pass"], env=env, check=True)
     subprocess.run([*script, "run", "unit", "--", sys.executable, "-c", "import time; time.sleep(1.2)"], env=env, check=True)
     run = json.loads((tmp_path / "data" / "ci" / "ci-run.json").read_text())
     assert list(run["stages"]) == ["install", "unit"] and run["passed"] and not run["quick"]
+    assert run["venv_gb"] == 0.03  # what the install left on disk
     assert run["stages"]["unit"]["seconds"] >= 1.2 and run["test_seconds"] == run["stages"]["unit"]["seconds"]
     failing = subprocess.run([*script, "run", "notebooks", "--", sys.executable, "-c", "raise SystemExit(3)"], env=env)
     assert failing.returncode == 3

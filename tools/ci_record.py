@@ -70,6 +70,23 @@ def start(path: Path = RUN_FILE) -> dict:
     return run
 
 
+def folder_gb(folder: Path) -> float | None:
+    """Disk use of a folder in GB (1e9 bytes), files counted once, links not followed; None if it is missing."""
+    if not folder.is_dir():
+        return None
+    total, seen = 0, set()
+    for directory, _, files in os.walk(folder):
+        for name in files:
+            try:
+                stat = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                total += stat.st_blocks * 512
+    return round(total / 1e9, 2)
+
+
 def run_stage(name: str, command: list[str], path: Path = RUN_FILE) -> int:
     if not command:
         raise SystemExit(f"stage {name!r}: no command after `--`")
@@ -78,6 +95,8 @@ def run_stage(name: str, command: list[str], path: Path = RUN_FILE) -> int:
     run = load(path)
     run["stages"][name] = {"command": " ".join(command), "seconds": round(time.monotonic() - begin, 1), "returncode": returncode}
     run["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if name in INSTALL_STAGES:  # what the install left on disk (README: "the installed .venv takes")
+        run["venv_gb"] = folder_gb(Path(os.environ.get("CATSDOGS_CI_VENV", ROOT / ".venv")))
     save(run, path)
     print(f"[ci] {name}: {run['stages'][name]['seconds']:.0f} s, exit status {returncode}", flush=True)
     return returncode
