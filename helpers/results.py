@@ -85,7 +85,7 @@ def notebook_parameters(stem: str, namespace: dict | None = None) -> dict:
 
 
 def machine_info() -> dict:
-    """Where a number was measured: OS, CPU model, cores, GPU, Python and the libraries loaded, BLAS threads."""
+    """Where a number was measured: OS, CPU model, cores, load, GPU, Python and the libraries loaded, BLAS threads."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -106,6 +106,8 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "libraries": {},
     }
+    if hasattr(os, "getloadavg"):  # how busy the machine was (runnable processes, 1 and 15 minutes): a busy one's times are slower
+        info["load_average"] = [round(x, 2) for x in (os.getloadavg()[0], os.getloadavg()[2])]
     for name in ("numpy", "PIL", "tensorflow", "keras", "torch", "torchvision"):
         module = sys.modules.get(name)
         if module is not None:

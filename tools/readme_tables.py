@@ -103,6 +103,8 @@ def measured_on(record: dict) -> str:
     machine = record.get("machine", {})
     where = f"{machine.get('cores', '?')} CPU cores"
     where += f", {machine['gpu']}" if machine.get("gpu") else ", no GPU"
+    if machine.get("load_average"):  # 1 and 15 minutes at the end of the run: above the cores, the times are slower
+        where += f", load {machine['load_average'][0]:.1f}/{machine['load_average'][1]:.1f}"
     counts = f"{_count(record, 'n_train')} train / {_count(record, 'n_val')} val / {_count(record, 'n_test')} test"
     date = str(record.get("recorded_at", ""))[:10]
     return f"{record.get('dataset', '?')} ({counts}); {where}; {date}".rstrip("; ")
