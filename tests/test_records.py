@@ -131,7 +131,7 @@ def test_the_table_quotes_each_record_and_says_when_a_notebook_has_none(tmp_path
     petimages = readme_tables.notebooks_table([unmeasured], {"08_transfer/filtered": record}, "https://github.com/o/r")
     assert "2026-12-02 (not the default data)" in petimages  # 08 defaults to PetImages
     busy = {**record, "machine": {"cores": 2, "load_average": [3.46, 2.0]}}
-    assert "2 CPU cores, no GPU, load 3.5/2.0;" in readme_tables.notebooks_table([measured], {"07_pytorch_cnn/filtered": busy}, "u")
+    assert "2 CPU cores, no GPU, load 3.5/2.0;" in readme_tables.notebooks_table([measured], {"07_pytorch_cnn/filtered": busy}, "https://github.com/o/r")
 
 
 def test_filling_the_table_replaces_only_what_is_between_the_markers(tmp_path):
