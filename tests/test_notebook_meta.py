@@ -133,6 +133,20 @@ def test_stale_drive_lines_are_replaced_wherever_they_are(tmp_path):
     assert "    USE_DRIVE = True" in source.split("%pip install", 1)[1].split("\n")[1]
 
 
+def test_cells_without_ids_get_stable_ones(tmp_path):
+    path = tiny_notebook(tmp_path / "01_old.ipynb", "01 · Old")
+    nb = nbformat.read(path, as_version=4)
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        cell.pop("id", None)
+    nbformat.write(nb, path)
+    assert run(tmp_path) == 0
+    once = nbformat.read(path, as_version=4)
+    assert once.nbformat_minor == 5 and [c.id for c in once.cells][1:] == [f"01-cell-{i:02d}" for i in range(5)]
+    assert once.cells[0].id == meta.NAV_CELL_ID
+    assert run(tmp_path, "--check") == 0  # and nothing changes the second time
+
+
 def test_refresh_is_idempotent_and_keeps_one_badge_cell(tiny_series):
     run(tiny_series)
     after_first = snapshot(tiny_series)

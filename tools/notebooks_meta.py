@@ -195,6 +195,18 @@ def refresh(nb, paths: list[Path], index: int, titles: list[str], repo_url: str)
     path = paths[index]
     changed = []
 
+    if nb.nbformat_minor < 5 or any(not cell.get("id") for cell in nb.cells):
+        # nbdev's export writes each cell's id into lessons/*.py: without ids it invents random
+        # ones, and every fresh export would differ from the committed module.
+        nb.nbformat_minor = max(nb.nbformat_minor, 5)
+        used = {cell.get("id") for cell in nb.cells}
+        for number, cell in enumerate(nb.cells):
+            if not cell.get("id"):
+                cell["id"] = next(f"{path.stem[:2]}-cell-{number:02d}{suffix}" for suffix in ("", *"abcdefghij")
+                                  if f"{path.stem[:2]}-cell-{number:02d}{suffix}" not in used)
+                used.add(cell["id"])
+        changed.append("cells without ids (nbformat 4.5 ids, which the lessons export needs to be stable)")
+
     wanted_nav = nav_source(paths, index, titles, repo_url)
     navs = _cell_index(nb, _is_nav_cell)
     if navs != [0] or nb.cells[0].source != wanted_nav:
