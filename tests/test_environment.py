@@ -122,3 +122,21 @@ def test_the_pip_installed_helpers_carry_the_records(tmp_path):
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next((tmp_path / "wheel").glob("catsdogs_helpers-*.whl"))
     assert "helpers/records_data/07_pytorch_cnn/filtered.json" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_browser_screenshots_go_to_data_unless_make_screenshots_asks_for_images(monkeypatch):
+    """`make test` must not rewrite the committed images/browser/*.png; `make screenshots` does, on purpose."""
+    import importlib.util
+
+    def screenshots_dir():
+        spec = importlib.util.spec_from_file_location("browser_test_module", ROOT / "tests" / "test_browser.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.SCREENSHOTS
+
+    monkeypatch.delenv("CATSDOGS_SCREENSHOTS", raising=False)
+    assert screenshots_dir() == ROOT / "data" / "screenshots"
+    make = (ROOT / "Makefile").read_text()
+    setting = next(line for line in make.splitlines() if "CATSDOGS_SCREENSHOTS=" in line).split("CATSDOGS_SCREENSHOTS=")[1].split()[0]
+    monkeypatch.setenv("CATSDOGS_SCREENSHOTS", setting)
+    assert screenshots_dir() == ROOT / "images" / "browser"
