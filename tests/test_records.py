@@ -113,6 +113,9 @@ def test_default_data_is_read_from_the_notebooks_own_call(tmp_path):
     subset = notebook_file(tmp_path / "01_a.ipynb", 'TRAIN_PHOTOS = 2_000\nif QUICK:\n    TRAIN_PHOTOS = 40\n'
                            'h5_source(default_source="filtered", train_photos=TRAIN_PHOTOS)')
     assert readme_tables.default_data(subset) == "cats_and_dogs_filtered (3,000 photos, 68 MB), 2,000 training photos"
+    by_name = notebook_file(tmp_path / "02_c.ipynb", 'SOURCE = "filtered"  # photos\nTRAIN_PHOTOS = None\n'
+                            "h5_source(default_source=SOURCE, train_photos=TRAIN_PHOTOS)")
+    assert readme_tables.default_data(by_name) == "cats_and_dogs_filtered (3,000 photos, 68 MB)"
     plain = notebook_file(tmp_path / "06_b.ipynb", "dataset = get_dataset()")
     assert readme_tables.default_data(plain) == "PetImages (about 25,000 photos, 787 MB)"
 

@@ -62,10 +62,20 @@ def _integer_assigned(code: str, name: str) -> int | None:
     return int(match.group(1).replace("_", "")) if match else None
 
 
+def _string_assigned(code: str, name: str) -> str | None:
+    """The first `NAME = "<text>"` in the code (the parameters cell comes first), else None."""
+    match = re.search(rf"^\s*{re.escape(name)}\s*=\s*['\"]([^'\"]*)['\"]", code, re.MULTILINE)
+    return match.group(1) if match else None
+
+
 def default_source(notebook: Path) -> str:
-    """The source name the notebook passes as `default_source=` (get_dataset's own default if none)."""
-    sources = re.findall(r"default_source\s*=\s*['\"]([a-z]+)['\"]", _code_of(notebook))
-    return sources[0] if sources else GET_DATASET_DEFAULT
+    """The source the notebook passes as `default_source=` (a literal, or a NAME its parameters cell assigns a
+    literal to); get_dataset's own default if it passes none."""
+    code = _code_of(notebook)
+    match = re.search(r"default_source\s*=\s*(?:['\"]([a-z]+)['\"]|([A-Za-z_][A-Za-z0-9_]*))", code)
+    if not match:
+        return GET_DATASET_DEFAULT
+    return match.group(1) or _string_assigned(code, match.group(2)) or GET_DATASET_DEFAULT
 
 
 def default_data(notebook: Path) -> str:
