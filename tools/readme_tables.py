@@ -31,13 +31,13 @@ LESSONS = {
     "00_get_the_data": ("Get the data", "download with verification, cleaning report, stable splits, 64x64 HDF5 cache"),
     "01_numpy_logistic_regression": ("Logistic regression in NumPy", "one neuron, stable cross-entropy, gradients by hand, learning rates"),
     "02_numpy_deep_neural_network": ("Deep neural network in NumPy", "two-layer and L-layer nets, He init, gradient check, mini-batches + Adam"),
-    "03_numpy_cnn": ("CNN in NumPy", "conv (im2col), pooling, every backward pass, checked against autograd"),
+    "03_numpy_cnn": ("CNN in NumPy", "conv (im2col), pooling, every backward pass, checked against autograd; the loss before training vs ln 2, overfitting one batch"),
     "04_keras_cnn_csv": ("Keras CNN on CSV data", "a small CNN fed from CSV files, an improved one, why CSV is a poor image format"),
-    "05_keras_cnn_cpu": ("Keras CNN, CPU-sized", "keras.io's Xception-style net (filters 2-32), `tf.data` pipeline, checkpoints, early stopping"),
+    "05_keras_cnn_cpu": ("Keras CNN, CPU-sized", "keras.io's Xception-style net (filters 2-32), `tf.data` pipeline, checkpoints, early stopping, the most confidently wrong photos"),
     "06_keras_cnn_gpu": ("Keras CNN, GPU-sized", "filters 128-1024, mixed precision, `MirroredStrategy`, Grad-CAM"),
-    "07_pytorch_cnn": ("PyTorch CNN", "`DataLoader`, an explicit loop, checkpoints, AMP, `torch.compile`, `torchrun` + DDP"),
+    "07_pytorch_cnn": ("PyTorch CNN", "`DataLoader`, an explicit training loop, a tuned recipe (one-cycle learning rate, label smoothing, test-time flips), checkpoints, `torchrun` + DDP"),
     "08_transfer_learning_keras": ("Transfer learning, Keras", "VGG16 / ResNet50 / InceptionV3, each with its own preprocessing; feature cache; fine-tuning"),
-    "09_transfer_learning_pytorch": ("Transfer learning, PyTorch", "the same with torchvision's weights enums and `weights.transforms()`"),
+    "09_transfer_learning_pytorch": ("Transfer learning, PyTorch", "the same with torchvision's weights enums and `weights.transforms()`, plus EfficientNet-Lite0; what ImageNet already knows (zero-shot)"),
     "10_the_whole_series": ("The whole series", "every notebook's result side by side: accuracy, time, parameters, data"),
 }
 # How the table names a data source (helpers.data.get_dataset's `default_source`).
