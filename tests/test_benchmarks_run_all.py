@@ -29,7 +29,7 @@ def bench(folder: Path, name: str, body: str) -> None:
 
 
 def run_all(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "CATSDOGS_RECORDS": str(tmp_path / "records"), "PYTHONPATH": str(ROOT)}
     env.pop("CATSDOGS_QUICK", None)
     return subprocess.run([sys.executable, str(SCRIPT), "--benchmarks", str(tmp_path / "benchmarks"), *args],
                           capture_output=True, text=True, env=env, timeout=300)
@@ -91,7 +91,7 @@ def test_quick_runs_are_refused_as_records_and_real_runs_are_promoted(tmp_path):
     fill = ("import sys; from pathlib import Path; from benchmarks import table; "
             "print(table.fill_readme(sys.stdin.read(), Path(sys.argv[1])))")
     readme = "intro\n<!-- benchmarks:begin -->\nold table\n<!-- benchmarks:end -->\noutro\n"
-    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "CATSDOGS_RECORDS": str(tmp_path / "records"), "PYTHONPATH": str(ROOT)}
     filled = subprocess.run([sys.executable, "-c", fill, str(tmp_path / "records")], input=readme, capture_output=True,
                             text=True, env=env, timeout=120)
     assert filled.returncode == 0, filled.stderr
@@ -103,7 +103,7 @@ def test_quick_runs_are_refused_as_records_and_real_runs_are_promoted(tmp_path):
 
 
 def quick_run(tmp_path: Path, *stems: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path), "CATSDOGS_RECORDS": str(tmp_path / "records"), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", *stems], capture_output=True, text=True, env=env, timeout=600)
 
 
