@@ -171,6 +171,7 @@ def run_series_notebook(tmp_path, monkeypatch, results: dict, records_found: dic
                                parameters={"RECORDS_FOLDER": str(tmp_path / "records")}, progress_bar=False,
                                kernel_name="python3")
     saved = json.loads((tmp_path / "data" / "results" / "10_the_whole_series.json").read_text())
+    assert 0 < saved["kernel_seconds"] < 600  # the run time of the notebook, recorded by record_results
     return {row["notebook"]: row for row in saved["rows"]}
 
 
