@@ -84,6 +84,23 @@ def notebook_parameters(stem: str, namespace: dict | None = None) -> dict:
     return {name: _json_safe(namespace[name]) for name in parameter_names(source) if name.isupper() and name in namespace}
 
 
+def kernel_seconds() -> float | None:
+    """Seconds since this notebook's kernel started, or None outside a kernel.
+
+    Run top to bottom in a fresh kernel (papermill, `make series`, Run All after a restart),
+    that is the notebook's whole run time up to the cell that records its results, which is
+    what a learner waits for; in a kernel left open between sessions it is only an upper bound.
+    """
+    try:
+        from IPython import get_ipython
+        import psutil  # ipykernel's own dependency, so present wherever a kernel is
+    except ImportError:
+        return None
+    if get_ipython() is None or not hasattr(get_ipython(), "kernel"):
+        return None
+    return round(time.time() - psutil.Process().create_time(), 1)
+
+
 def machine_info() -> dict:
     """Where a number was measured: OS, CPU model, cores, load, GPU, Python and the libraries loaded, BLAS threads."""
     cpu = platform.processor() or platform.machine()
@@ -143,7 +160,8 @@ def record_results(notebook: str, metrics: dict, directory: str | Path | None = 
     A trained model's size goes in `model_parameters` (an int under `parameters`, the old
     name, is moved there: `parameters` holds the notebook's parameters cell).
     Besides the metrics it records where and how they were made: the machine, the values
-    of the notebook's `parameters` cell and the CATSDOGS_* settings, so that
+    of the notebook's `parameters` cell and the CATSDOGS_* settings, the kernel's age
+    (`kernel_seconds`: the whole notebook's run time when it ran top to bottom), so that
     `python tools/publish_records.py promote` can turn a real run into a measurement record.
     """
     record = {"notebook": _stem(notebook), "quick": setup.QUICK, **{k: _plain(v) for k, v in metrics.items()}}
@@ -157,6 +175,7 @@ def record_results(notebook: str, metrics: dict, directory: str | Path | None = 
     record.setdefault("parameters", notebook_parameters(record["notebook"]))
     record.setdefault("settings", {key: (Path(value).name if key == "CATSDOGS_IMAGES" else value) for key, value in sorted(os.environ.items()) if key.startswith("CATSDOGS_") and key != "CATSDOGS_ROOT"})
     record.setdefault("machine", machine_info())
+    record.setdefault("kernel_seconds", kernel_seconds())
     directory = Path(directory) if directory else setup.RESULTS_DIR
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{record['notebook']}.json"

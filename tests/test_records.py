@@ -129,7 +129,9 @@ def test_the_table_quotes_each_record_and_says_when_a_notebook_has_none(tmp_path
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
     assert cells[0] == "07" and cells[3] == "cats_and_dogs_filtered (3,000 photos, 68 MB)"
     assert cells[4] == "cats_and_dogs_filtered (2,000 train / 485 val / 515 test); 2 CPU cores, no GPU; 2026-12-02"
-    assert cells[5:] == ["22.0 min", "test 0.861, val 0.849", "[07_pytorch_cnn/filtered](records/07_pytorch_cnn/filtered.json)"]
+    assert cells[5:] == ["training 22.0 min", "test 0.861, val 0.849", "[07_pytorch_cnn/filtered](records/07_pytorch_cnn/filtered.json)"]
+    whole = readme_tables.notebooks_table([measured], {"07_pytorch_cnn/filtered": {**record, "kernel_seconds": 1500}}, "https://github.com/o/r")
+    assert "| training 22.0 min, whole notebook 25.0 min |" in whole
     assert "not measured yet (no record)" in rows[1] and "0.861" not in rows[1]
     petimages = readme_tables.notebooks_table([unmeasured], {"08_transfer/filtered": record}, "https://github.com/o/r")
     assert "2026-12-02 (not the default data)" in petimages  # 08 defaults to PetImages

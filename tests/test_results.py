@@ -77,3 +77,4 @@ def test_a_model_size_passed_as_parameters_is_kept_apart_from_the_parameters_cel
     path = record_results("05_keras_cnn_cpu", {**COMPLETE, "parameters": np.int64(2302)})
     record = json.loads(path.read_text())
     assert record["model_parameters"] == 2302 and record["parameters"] == {}  # outside a kernel: no cell values
+    assert record["kernel_seconds"] is None  # and no notebook run time

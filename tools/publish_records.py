@@ -61,10 +61,10 @@ def fill_text(text: str, cache: dict | None = None) -> str:
 
 def fill_benchmarks(text: str) -> str:
     """README's performance section from the benchmark records (the bench engineer's benchmarks/table.py)."""
-    try:
-        from benchmarks.table import fill_readme
-    except ImportError:  # not written yet: the section stays as it is
+    if not (ROOT / "benchmarks" / "table.py").exists():  # not written yet: the section stays as it is
         return text
+    from benchmarks.table import fill_readme
+
     return fill_readme(text)
 
 
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     changed = [path for path in published_files() if fill_file(path, write=not args.check, cache=cache)]
     for path in changed:
         print(f"{path.relative_to(ROOT)}: {'stale: run `make records`' if args.check else 'updated'}")
+    for ref in sorted(ref for ref, record in cache.items() if record is None):  # a typo reads the same: say which
+        print(f"quoted but not committed yet (shown as '{NOT_MEASURED}'): record {ref}")
     return 1 if (changed and args.check) else 0
 
 

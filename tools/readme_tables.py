@@ -48,7 +48,7 @@ SOURCES = {
 }
 GET_DATASET_DEFAULT = "petimages"  # helpers.data.get_dataset(default_source=...) when a notebook names none
 NO_DATA = {"10_the_whole_series": "none: reads the other notebooks' results"}
-COLUMNS = ("#", "notebook", "you learn", "default data", "measured on", "training time", "accuracy", "record")
+COLUMNS = ("#", "notebook", "you learn", "default data", "measured on", "time", "accuracy", "record")
 
 
 def _code_of(notebook: Path) -> str:
@@ -129,8 +129,10 @@ def accuracy(record: dict) -> str:
 
 
 def training_time(record: dict) -> str:
-    seconds = record.get("train_seconds")
-    return _minutes(seconds) if isinstance(seconds, (int, float)) else "not recorded"
+    """Training time, and the whole notebook's run time where the record has it (kernel_seconds)."""
+    seconds, whole = record.get("train_seconds"), record.get("kernel_seconds")
+    text = f"training {_minutes(seconds)}" if isinstance(seconds, (int, float)) else "training not recorded"
+    return text + (f", whole notebook {_minutes(whole)}" if isinstance(whole, (int, float)) else "")
 
 
 def records_of(stem: str, all_records: dict[str, dict]) -> list[tuple[str, dict]]:
