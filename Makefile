@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install lab test test-unit test-notebooks series results benchmarks badges lessons records
+.PHONY: install lab test test-unit test-tensorflow test-notebooks check-clean screenshots series results benchmarks badges lessons records
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,17 +24,40 @@ lab: install
 
 # TensorFlow and PyTorch never share a process (importing tensorflow, then torch,
 # crashes): the unit tests run twice, without and with the tests marked `tensorflow`,
-# and nbval gives every notebook a kernel of its own.
+# and nbval gives every notebook a kernel of its own. Last, the checkout must be as the
+# tests found it (they write under data/ or a temporary folder only).
+CLEAN_BEFORE := data/ci/git-status-before.txt
+CLEAN_AFTER := data/ci/git-status-after.txt
+
 test: install
+	@mkdir -p data/ci && (git status --porcelain 2>/dev/null || true) > $(CLEAN_BEFORE)
 	$(PYTEST) tests -m "not tensorflow"
 	$(PYTEST) tests -m "tensorflow" || [ $$? = 5 ]  # 5: no test has the marker
 	CATSDOGS_QUICK=1 $(PYTEST) --nbval-lax --nbval-current-env notebooks
+	@$(MAKE) --no-print-directory check-clean
 
 test-unit: install
 	$(PYTEST) tests -m "not tensorflow"
 
+test-tensorflow: install
+	$(PYTEST) tests -m "tensorflow" || [ $$? = 5 ]
+
 test-notebooks: install
 	CATSDOGS_QUICK=1 $(PYTEST) --nbval-lax --nbval-current-env notebooks
+
+# Fails when a file git knows about (or one it does not ignore) changed since $(CLEAN_BEFORE) was written.
+check-clean:
+	@mkdir -p data/ci && (git status --porcelain 2>/dev/null || true) > $(CLEAN_AFTER)
+	@test -f $(CLEAN_BEFORE) || cp $(CLEAN_AFTER) $(CLEAN_BEFORE)
+	@if ! cmp -s $(CLEAN_BEFORE) $(CLEAN_AFTER); then \
+		echo "The tests changed the checkout (git status --porcelain before -> after):"; \
+		diff $(CLEAN_BEFORE) $(CLEAN_AFTER); exit 1; fi
+	@echo "The checkout is as the tests found it."
+
+# The committed JupyterLab screenshots (images/browser/) are updated only on request;
+# `make test` writes its screenshots to data/screenshots/.
+screenshots: install
+	CATSDOGS_SCREENSHOTS=images/browser $(PYTEST) tests/test_browser.py -k runs_in_jupyterlab
 
 results: install
 	$(PY) -m helpers.results

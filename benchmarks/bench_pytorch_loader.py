@@ -1,40 +1,48 @@
 #!/usr/bin/env python
-"""Notebook 07: does the data loader keep the training loop fed, and what do AMP,
-channels-last and torch.compile buy?
+"""Notebook 07: does the data loader keep the training loop fed; one torch thread or all; and what do
+AMP, channels-last and torch.compile buy?
 
-    python benchmarks/bench_pytorch_loader.py                      # the photos get_dataset() picks
-    CATSDOGS_IMAGES=../shared/data/cats_and_dogs_filtered python benchmarks/bench_pytorch_loader.py
+    python benchmarks/bench_pytorch_loader.py             # the photos of ../shared/data/cats_and_dogs_filtered (or CATSDOGS_IMAGES)
+    python benchmarks/bench_pytorch_loader.py --quick     # synthetic photos, tiny sizes, 2 rounds (never promoted)
 
-Images per second, all measured in this one run:
-  * the DataLoader alone (decode + augment, no model): with the default workers and
-    FastJpegLoader, with PIL's full-size decode, and with 0 workers;
-  * notebook 07's training step (`run_epoch` of train_pytorch_cnn.py) on batches already in
-    memory (the model's own speed) and fed by the DataLoader (what the notebook gets). The
-    loop is input-bound when the second is clearly slower than the first. Also with one
-    torch thread: faster than all threads means other work keeps the cores busy;
-  * torch.compile against eager on this device (the first step, compilation included, separately);
-  * with a GPU: float32 against AMP + channels-last, each with and without torch.compile.
-Prints Markdown table rows and writes data/benchmarks/bench_pytorch_loader.json.
+Every variant runs once per round, the order reversed every other round, and each case is the ratio
+of two variants' times per image within a round (benchmarks/measure.py): median, min-max, IQR, rounds.
+  * threads_1_vs_2: notebook 07's training step (lessons.pytorch_cnn.run_epoch) on batches in memory with one torch
+    thread vs all of them (below 1: one thread is faster, other work keeps the cores busy);
+  * fed_vs_memory: the step fed by the DataLoader vs on batches in memory (above 1: input-bound);
+  * loop_vs_loader: the training step's time per image / the DataLoader's alone (decode + augment,
+    no model): how many times the images the loop consumes the loader can deliver;
+  * pil_vs_fast_jpeg, workers_0_vs_default: the loader with PIL's full-size decode, with 0 workers,
+    vs FastJpegLoader with the default workers;
+  * compile_vs_eager: torch.compile vs eager on this CPU (its first step, compiling, reported apart);
+  * with a GPU: AMP + channels-last vs float32, each with and without torch.compile.
+A loader's persistent workers prefetch two batches while other variants run, so a loader-alone
+round gets those for free: it takes 4x the loop's batches to keep that small.
+Writes data/benchmarks/bench_pytorch_loader.json.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "notebooks")]
+sys.path[:0] = [str(ROOT)]
 
 import torch  # noqa: E402
 
-import train_pytorch_cnn as cnn  # noqa: E402
+from benchmarks import measure  # noqa: E402
 from helpers import setup  # noqa: E402
 from helpers.data import get_dataset  # noqa: E402
 from helpers.torch_data import FastJpegLoader, default_num_workers, make_loaders  # noqa: E402
+
+SHARED_PHOTOS = setup.PROJECT_ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered"
+
+
+from lessons import pytorch_cnn as cnn  # noqa: E402  (notebook 07's model, transforms and training loop)
 
 
 def endless(loader):
@@ -43,66 +51,70 @@ def endless(loader):
         yield from loader
 
 
-def images_per_second(run, images: int, device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    run()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return images / (time.perf_counter() - start)
-
-
-def loader_speed(loader, batches: int) -> float:
-    stream = endless(loader)
-    next(stream)  # the workers are started and warm
-
-    def take():
+def take(stream, batches: int):
+    def run():
         for _ in range(batches):
             next(stream)
-    return images_per_second(take, batches * loader.batch_size, torch.device("cpu"))
+    return run
 
 
-def training_speed(model, stream, device, batches: int, batch_size: int, amp: bool, channels_last: bool) -> tuple[float, float]:
-    """(images/s of notebook 07's training loop over `batches` batches, seconds of the first step)."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+class TrainingLoop:
+    """Notebook 07's training step on one model, `batches` batches a call; the first call timed apart."""
 
-    def train(n):
-        cnn.run_epoch(model, itertools.islice(stream, n), device, optimizer, scaler, amp, progress=False, channels_last=channels_last)
-    first = time.perf_counter()
-    train(1)  # compiles, picks convolution algorithms, fills caches
-    first_step = time.perf_counter() - first
-    return images_per_second(lambda: train(batches), batches * batch_size, device), first_step
+    def __init__(self, model, stream, device, batches: int, amp=False, channels_last=False, threads: int | None = None):
+        self.model, self.stream, self.device, self.batches = model, stream, device, batches
+        self.dtype = torch.float16 if amp else None  # notebook 07's AMP on a GPU: float16 with a GradScaler
+        self.channels_last, self.threads = channels_last, threads
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        self.scaler = torch.amp.GradScaler("cuda") if amp else None
+        start = time.perf_counter()
+        self.train(1)  # compiles, picks convolution algorithms, fills caches
+        self.first_step_s = time.perf_counter() - start
+
+    def train(self, n):
+        previous = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            cnn.run_epoch(self.model, itertools.islice(self.stream, n), self.device, self.optimizer, self.scaler, dtype=self.dtype,
+                          progress=False, channels_last=self.channels_last)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+        finally:
+            torch.set_num_threads(previous)
+
+    def __call__(self):
+        self.train(self.batches)
 
 
-def main(argv=None) -> list[dict]:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", help="folder of cat and dog photos (default: CATSDOGS_IMAGES, else the synthetic quick-mode photos)")
+    parser.add_argument("--data", default=os.environ.get("CATSDOGS_IMAGES") or (str(SHARED_PHOTOS) if SHARED_PHOTOS.is_dir() else None),
+                        help="folder of cat and dog photos (default: CATSDOGS_IMAGES, ../shared/data/cats_and_dogs_filtered, else notebook 07's download)")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--batches", type=int, default=4, help="batches timed per training case, after one warm-up batch (the loader alone: 4 times as many)")
+    parser.add_argument("--batches", type=int, default=4, help="batches per training variant and round (the loader alone: 4 times as many)")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it needs a C compiler and takes a minute)")
+    parser.add_argument("--quick", action="store_true", help="synthetic photos, tiny sizes, 2 rounds, no compile: checks the code path")
     args = parser.parse_args(argv)
+    quick = measure.is_quick(args.quick)
+    if quick:
+        args.image_size, args.batch_size, args.batches, args.rounds, args.no_compile = 64, 8, 1, 2, True
 
     torch.manual_seed(0)
-    dataset = get_dataset(args.data, quick=args.data is None and not os.environ.get("CATSDOGS_IMAGES"), progress=False)
+    dataset = get_dataset(None if quick else args.data, quick=quick, progress=False, default_source="filtered")  # notebook 07's photos
     augment, evaluate = cnn.train_transform(args.image_size), cnn.eval_transform(args.image_size)
     workers = default_num_workers()
+    threads = torch.get_num_threads()
     fast_jpeg = FastJpegLoader(round(1.25 * args.image_size))
     cpu = torch.device("cpu")
-    rows = []
-
-    def row(case, value, baseline=None, baseline_name="", **extra):
-        entry = {"case": case, "images_per_s": round(value, 1),
-                 "ratio": round(value / baseline, 2) if baseline else None, "vs": baseline_name, **extra}
-        rows.append(entry)
-        print(f"| {case} | {value:.1f} | {entry['ratio'] if entry['ratio'] is not None else ''} | {baseline_name} | {extra.get('first_step_s', '')} |", flush=True)
-
-    print(f"dataset {dataset.name} ({len(dataset.files('train')[0])} training photos), image size {args.image_size}, "
-          f"batch {args.batch_size}, {args.batches} timed batches per case, {os.cpu_count()} CPUs, "
-          f"{torch.get_num_threads()} torch threads, default num_workers {workers}. Timings on a shared machine are noisy.\n")
-    print("| case | images/s | ratio | vs | first step (s), compiling included |\n|---|---|---|---|---|")
+    results = measure.Results("bench_pytorch_loader", quick, {
+        "dataset": dataset.name, "training_photos": len(dataset.files("train")[0]), "image_size": args.image_size,
+        "batch_size": args.batch_size, "batches_per_round": args.batches, "loader_batches_per_round": 4 * args.batches,
+        "rounds": args.rounds, "num_workers": workers, "torch_threads": threads})
+    print(f"dataset {dataset.name}, image size {args.image_size}, batch {args.batch_size}, {args.batches} batches per variant "
+          f"and round, {args.rounds} rounds, {os.cpu_count()} CPUs, {threads} torch threads, default num_workers {workers}", flush=True)
 
     train_loader = make_loaders(dataset, augment, evaluate, args.batch_size, workers, loader=fast_jpeg)["train"]
     memory_batches = list(itertools.islice(endless(train_loader), 2))
@@ -114,48 +126,78 @@ def main(argv=None) -> list[dict]:
             model = model.to(memory_format=torch.channels_last)
         return torch.compile(model) if compile else model
 
-    eager, _ = training_speed(model_on(cpu), itertools.cycle(memory_batches), cpu, args.batches, args.batch_size, False, False)
-    row("CPU training loop, batches in memory (float32, eager)", eager, eager, "itself")
-    threads = torch.get_num_threads()
-    if threads > 1:  # on a machine whose cores are busy with other work, threads wait for each other
-        torch.set_num_threads(1)
-        one_thread, _ = training_speed(model_on(cpu), itertools.cycle(memory_batches), cpu, args.batches, args.batch_size, False, False)
-        torch.set_num_threads(threads)
-        row("CPU training loop, batches in memory, 1 torch thread", one_thread, eager, f"{threads} threads")
-    fed, _ = training_speed(model_on(cpu), endless(train_loader), cpu, args.batches, args.batch_size, False, False)
-    row(f"CPU training loop fed by the DataLoader ({workers} workers)", fed, eager, "batches in memory")
-    row(f"DataLoader alone, {workers} workers, FastJpegLoader", loader_speed(train_loader, 4 * args.batches), eager, "CPU training loop")
+    loop_images = args.batches * args.batch_size
+    loader_batches = 4 * args.batches
+    loader_images = loader_batches * args.batch_size
     plain = make_loaders(dataset, augment, evaluate, args.batch_size, workers)["train"]
-    row(f"DataLoader alone, {workers} workers, PIL full-size decode", loader_speed(plain, 4 * args.batches), eager, "CPU training loop")
     in_process = make_loaders(dataset, augment, evaluate, args.batch_size, 0, loader=fast_jpeg)["train"]
-    row("DataLoader alone, 0 workers, FastJpegLoader", loader_speed(in_process, 4 * args.batches), eager, "CPU training loop")
+    streams = {"fast_jpeg": endless(train_loader), "pil": endless(plain), "in_process": endless(in_process)}
+    for stream in streams.values():
+        next(stream)  # the workers are started and warm
+    variants = {
+        "loop_memory": TrainingLoop(model_on(cpu), itertools.cycle(memory_batches), cpu, args.batches),
+        "loop_fed": TrainingLoop(model_on(cpu), streams["fast_jpeg"], cpu, args.batches),
+        "loader_fast_jpeg": take(streams["fast_jpeg"], loader_batches),
+        "loader_pil": take(streams["pil"], loader_batches),
+        "loader_0_workers": take(streams["in_process"], loader_batches),
+    }
+    if threads > 1:
+        variants["loop_memory_1_thread"] = TrainingLoop(model_on(cpu), itertools.cycle(memory_batches), cpu, args.batches, threads=1)
+    first_step = {}
     if not args.no_compile:
-        compiled, first_step = training_speed(model_on(cpu, compile=True), itertools.cycle(memory_batches), cpu, args.batches, args.batch_size, False, False)
-        row("CPU training loop, batches in memory, torch.compile", compiled, eager, "eager", first_step_s=round(first_step, 1))
+        try:
+            compiled = TrainingLoop(model_on(cpu, compile=True), itertools.cycle(memory_batches), cpu, args.batches)
+        except Exception as error:  # no C compiler, an unsupported platform: the other cases still count
+            results.notes.append(f"torch.compile failed on this CPU ({type(error).__name__}: {str(error)[:200]}): compile_vs_eager not measured")
+            print(results.notes[-1])
+        else:
+            variants["loop_memory_compiled"] = compiled
+            first_step["loop_memory_compiled"] = round(compiled.first_step_s, 1)
+    seconds = measure.interleaved(variants, args.rounds, warmup=0)
+    images = {name: loader_images if name.startswith("loader") else loop_images for name in variants}
+
+    def add(key, description, numerator, denominator, **extra):
+        results.add(key, measure.case(description, seconds, numerator, denominator, per=images, unit="s per image", **extra))
+
+    if threads > 1:
+        add("threads_1_vs_2", f"CPU training step, batches in memory: 1 torch thread vs {threads} (time ratio; below 1: one thread is faster)",
+            "loop_memory_1_thread", "loop_memory")
+    add("fed_vs_memory", f"CPU training step fed by the DataLoader ({workers} workers, FastJpegLoader) vs on batches in memory (above 1: input-bound)",
+        "loop_fed", "loop_memory")
+    add("loop_vs_loader", f"CPU training step (batches in memory) vs the DataLoader alone ({workers} workers, FastJpegLoader): "
+        "times the loop's speed the loader delivers", "loop_memory", "loader_fast_jpeg")
+    add("pil_vs_fast_jpeg", f"DataLoader alone, PIL full-size decode vs FastJpegLoader ({workers} workers; above 1: FastJpegLoader is faster)",
+        "loader_pil", "loader_fast_jpeg")
+    add("workers_0_vs_default", f"DataLoader alone, 0 workers vs {workers} (FastJpegLoader)", "loader_0_workers", "loader_fast_jpeg")
+    if "loop_memory_compiled" in variants:
+        add("compile_vs_eager", "CPU training step, batches in memory: torch.compile vs eager (first step, compiling, apart)",
+            "loop_memory_compiled", "loop_memory", first_step_s=first_step["loop_memory_compiled"])
 
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
-        cases = [("float32", False, False), ("AMP + channels-last", True, True)]
-        baseline = None
-        for compile in ([False] if args.no_compile else [False, True]):
-            for name, amp, channels_last in cases:
-                speed, first_step = training_speed(model_on(gpu, channels_last, compile), itertools.cycle(memory_batches), gpu, args.batches * 4, args.batch_size, amp, channels_last)
-                baseline = baseline or speed
-                row(f"GPU training loop, batches in memory, {name}{', torch.compile' if compile else ''}", speed, baseline, "GPU float32 eager", first_step_s=round(first_step, 1))
-        fed_gpu, _ = training_speed(model_on(gpu, True), endless(train_loader), gpu, args.batches * 4, args.batch_size, True, True)
-        row(f"GPU training loop fed by the DataLoader ({workers} workers), AMP + channels-last", fed_gpu, baseline, "GPU float32 eager")
+        gpu_batches = args.batches * 4
+        gpu_variants = {"gpu_float32": TrainingLoop(model_on(gpu), itertools.cycle(memory_batches), gpu, gpu_batches),
+                        "gpu_amp_channels_last": TrainingLoop(model_on(gpu, True), itertools.cycle(memory_batches), gpu, gpu_batches, amp=True, channels_last=True),
+                        "gpu_amp_channels_last_fed": TrainingLoop(model_on(gpu, True), endless(train_loader), gpu, gpu_batches, amp=True, channels_last=True)}
+        if not args.no_compile:
+            gpu_variants["gpu_float32_compiled"] = TrainingLoop(model_on(gpu, compile=True), itertools.cycle(memory_batches), gpu, gpu_batches)
+            gpu_variants["gpu_amp_channels_last_compiled"] = TrainingLoop(model_on(gpu, True, True), itertools.cycle(memory_batches), gpu, gpu_batches, amp=True, channels_last=True)
+        gpu_first = {name: round(loop.first_step_s, 1) for name, loop in gpu_variants.items()}
+        seconds.update(measure.interleaved(gpu_variants, args.rounds, warmup=0))
+        images.update({name: gpu_batches * args.batch_size for name in gpu_variants})
+        results.settings["gpu"] = torch.cuda.get_device_name(0)
+        add("gpu_amp_channels_last_vs_float32", "GPU training step, batches in memory: AMP + channels-last vs float32", "gpu_amp_channels_last", "gpu_float32", first_step_s=gpu_first)
+        add("gpu_fed_vs_memory", f"GPU training step (AMP + channels-last) fed by the DataLoader ({workers} workers) vs batches in memory",
+            "gpu_amp_channels_last_fed", "gpu_amp_channels_last")
+        if not args.no_compile:
+            add("gpu_compile_vs_eager_float32", "GPU training step, float32: torch.compile vs eager", "gpu_float32_compiled", "gpu_float32")
+            add("gpu_compile_vs_eager_amp", "GPU training step, AMP + channels-last: torch.compile vs eager", "gpu_amp_channels_last_compiled", "gpu_amp_channels_last")
     else:
-        print("\nNo CUDA GPU here: the GPU rows (float32 vs AMP + channels-last, with and without torch.compile) were not measured.")
-
-    out = setup.DATA_DIR / "benchmarks" / "bench_pytorch_loader.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    settings = {"dataset": dataset.name, "image_size": args.image_size, "batch_size": args.batch_size, "batches": args.batches,
-                "num_workers": workers, "cpus": os.cpu_count(), "torch": torch.__version__,
-                "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    out.write_text(json.dumps({"settings": settings, "rows": rows}, indent=2) + "\n")
-    print(f"\nwrote {out}")
-    return rows
+        results.notes.append("No CUDA GPU here: the GPU cases (float32 vs AMP + channels-last, with and without torch.compile) were not measured.")
+        print(results.notes[-1])
+    results.write()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,17 +7,32 @@ parameters and CATSDOGS_* settings. README tables and the numbers quoted in the 
 prose are generated from records (tools/publish_records.py); notebook 10 draws them.
 
 A reference names a record by its path without `.json`: "07_pytorch_cnn/filtered".
+
+Where the records are: the checkout's `records/` (also with CATSDOGS_ROOT pointing data/
+elsewhere: records are part of the code, not of data/); in a pip-installed copy (Colab),
+the same files packaged as `helpers/records_data/` (pyproject.toml); CATSDOGS_RECORDS
+overrides both (tests).
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
 
-from helpers import setup
+_CHECKOUT_RECORDS = Path(__file__).resolve().parent.parent / "records"
+_PACKAGED_RECORDS = Path(__file__).resolve().parent / "records_data"
 
-RECORDS_DIR = setup.PROJECT_ROOT / "records"
+
+def _records_dir() -> Path:
+    if os.environ.get("CATSDOGS_RECORDS"):
+        return Path(os.environ["CATSDOGS_RECORDS"]).expanduser().resolve()
+    in_checkout = (_CHECKOUT_RECORDS.parent / "notebooks").is_dir()  # not site-packages/records of another package
+    return _CHECKOUT_RECORDS if in_checkout or not _PACKAGED_RECORDS.is_dir() else _PACKAGED_RECORDS
+
+
+RECORDS_DIR = _records_dir()
 LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _KEY_SCALE = re.compile(r"^(?P<key>.+?)(?:\s*(?P<op>[/*])\s*(?P<factor>[0-9.]+))?$")
 
@@ -26,7 +41,12 @@ class RecordError(ValueError):
     """A record is missing, malformed, or a quick-mode run was offered as one."""
 
 
+class MissingRecord(RecordError):
+    """No record of that name is committed (yet)."""
+
+
 def record_path(ref: str, directory: str | Path | None = None) -> Path:
+    """records/<notebook-stem>/<label>.json for "<notebook-stem>/<label>"; a malformed reference raises."""
     directory = Path(directory) if directory else RECORDS_DIR
     parts = ref.strip("/").split("/")
     if len(parts) != 2 or not all(LABEL.match(p) for p in parts):
@@ -38,7 +58,7 @@ def load_record(ref: str, directory: str | Path | None = None) -> dict:
     path = record_path(ref, directory)
     if not path.exists():
         known = ", ".join(sorted(all_records(directory))) or "none yet"
-        raise RecordError(f"no record {ref!r} ({path}); known records: {known}")
+        raise MissingRecord(f"no record {ref!r} ({path}); known records: {known}")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -77,6 +97,8 @@ def promote(source: str | Path, ref: str, directory: str | Path | None = None) -
     if results.get("quick", False):
         raise RecordError(f"{source} comes from a quick-mode run (synthetic photos, few iterations): its numbers "
                           "describe nothing a reader will see. Run it without CATSDOGS_QUICK and promote that.")
+    if results.get("passed") is False:
+        raise RecordError(f"{source} is a run that failed (a stage's exit status is not 0): fix it and run it again")
     if "machine" not in results:
         raise RecordError(f"{source} does not say which machine made it; rerun it with the current helpers")
     path = record_path(ref, directory)

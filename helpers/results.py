@@ -85,7 +85,7 @@ def notebook_parameters(stem: str, namespace: dict | None = None) -> dict:
 
 
 def machine_info() -> dict:
-    """Where a number was measured: OS, CPU model, cores, GPU, Python and the libraries loaded, BLAS threads."""
+    """Where a number was measured: OS, CPU model, cores, load, GPU, Python and the libraries loaded, BLAS threads."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -106,6 +106,8 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "libraries": {},
     }
+    if hasattr(os, "getloadavg"):  # how busy the machine was (runnable processes, 1 and 15 minutes): a busy one's times are slower
+        info["load_average"] = [round(x, 2) for x in (os.getloadavg()[0], os.getloadavg()[2])]
     for name in ("numpy", "PIL", "tensorflow", "keras", "torch", "torchvision"):
         module = sys.modules.get(name)
         if module is not None:
@@ -138,6 +140,8 @@ def machine_info() -> dict:
 def record_results(notebook: str, metrics: dict, directory: str | Path | None = None) -> Path:
     """Write data/results/<stem>.json; raise if a required field is missing.
 
+    A trained model's size goes in `model_parameters` (an int under `parameters`, the old
+    name, is moved there: `parameters` holds the notebook's parameters cell).
     Besides the metrics it records where and how they were made: the machine, the values
     of the notebook's `parameters` cell and the CATSDOGS_* settings, so that
     `python tools/publish_records.py promote` can turn a real run into a measurement record.
@@ -148,6 +152,8 @@ def record_results(notebook: str, metrics: dict, directory: str | Path | None = 
     if missing:
         raise ValueError(f"record_results({notebook!r}) is missing {missing}; every notebook records {list(REQUIRED)}.")
     record["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if isinstance(record.get("parameters"), int):  # a model's parameter count, not the parameters cell
+        record["model_parameters"] = record.pop("parameters")
     record.setdefault("parameters", notebook_parameters(record["notebook"]))
     record.setdefault("settings", {key: (Path(value).name if key == "CATSDOGS_IMAGES" else value) for key, value in sorted(os.environ.items()) if key.startswith("CATSDOGS_") and key != "CATSDOGS_ROOT"})
     record.setdefault("machine", machine_info())

@@ -3,7 +3,9 @@ from the Run menu in quick mode, waits for the kernel, and no cell may show an e
 
 Drives Debian's /usr/bin/chromium through Playwright (never `playwright install`); skipped
 when it is missing (`apt-get install -y chromium`). The notebooks run as copies in a
-temporary folder, so the committed files are never saved over. Screenshots: images/browser/.
+temporary folder, so the committed files are never saved over. Screenshots go to
+data/screenshots/ (git-ignored), so testing leaves the checkout clean; `make screenshots`
+(CATSDOGS_SCREENSHOTS=images/browser) updates the committed ones.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, wherever CATSDOGS_ROOT puts data
 NOTEBOOKS = CHECKOUT / "notebooks"
-SCREENSHOTS = CHECKOUT / "images" / "browser"
+SCREENSHOTS = CHECKOUT / os.environ.get("CATSDOGS_SCREENSHOTS", "data/screenshots")
 # The first NumPy notebook and one framework notebook (PyTorch, else Keras), whichever exist.
 FRAMEWORK_NOTEBOOK = next((s for s in ("07_pytorch_cnn", "05_keras_cnn_cpu") if (NOTEBOOKS / f"{s}.ipynb").exists()), "07_pytorch_cnn")
 RUN_TIMEOUT_S = 600

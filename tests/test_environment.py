@@ -74,3 +74,69 @@ def test_this_environment_satisfies_requirements():
             unmet.append(f"{name} {version} does not satisfy {specifier}")
     if unmet:
         pytest.fail("run `make install`: " + "; ".join(unmet))
+
+
+def test_make_check_clean_fails_when_the_tests_changed_a_tracked_file(tmp_path):
+    """The last step of `make test`: the checkout is as the tests found it."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("make") or not shutil.which("git"):
+        pytest.skip("needs make and git")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    run = lambda *command: subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    run("git", "init", "-q")
+    (tmp_path / ".gitignore").write_text("/data/\n")
+    (tmp_path / "figure.png").write_text("committed")
+    run("git", "add", "-A")
+    run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    (tmp_path / "data" / "ci").mkdir(parents=True)
+    (tmp_path / "data" / "ci" / "git-status-before.txt").write_text("")
+    (tmp_path / "data" / "screenshot.png").write_text("under data/: fine")
+    clean = run("make", "--no-print-directory", "check-clean")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (tmp_path / "figure.png").write_text("overwritten by a test")
+    dirty = run("make", "--no-print-directory", "check-clean")
+    assert dirty.returncode != 0 and "M figure.png" in dirty.stdout
+
+
+@pytest.mark.slow
+def test_the_pip_installed_helpers_carry_the_records(tmp_path):
+    """Colab installs the helpers with pip, without the repository: records/ must travel in the wheel
+    (as helpers/records_data/), or notebook 10 would have nothing to fall back on."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "source"
+    for name in ("helpers", "lessons"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", source / "pyproject.toml")
+    (source / "records" / "07_pytorch_cnn").mkdir(parents=True)
+    (source / "records" / "07_pytorch_cnn" / "filtered.json").write_text('{"test_accuracy": 0.85}')
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(source),
+                            "-w", str(tmp_path / "wheel")], capture_output=True, text=True, cwd=tmp_path)
+    if built.returncode != 0 and "No module named" in built.stderr:
+        pytest.skip(f"cannot build a wheel here: {built.stderr[-200:]}")
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next((tmp_path / "wheel").glob("catsdogs_helpers-*.whl"))
+    assert "helpers/records_data/07_pytorch_cnn/filtered.json" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_browser_screenshots_go_to_data_unless_make_screenshots_asks_for_images(monkeypatch):
+    """`make test` must not rewrite the committed images/browser/*.png; `make screenshots` does, on purpose."""
+    import importlib.util
+
+    def screenshots_dir():
+        spec = importlib.util.spec_from_file_location("browser_test_module", ROOT / "tests" / "test_browser.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.SCREENSHOTS
+
+    monkeypatch.delenv("CATSDOGS_SCREENSHOTS", raising=False)
+    assert screenshots_dir() == ROOT / "data" / "screenshots"
+    make = (ROOT / "Makefile").read_text()
+    setting = next(line for line in make.splitlines() if "CATSDOGS_SCREENSHOTS=" in line).split("CATSDOGS_SCREENSHOTS=")[1].split()[0]
+    monkeypatch.setenv("CATSDOGS_SCREENSHOTS", setting)
+    assert screenshots_dir() == ROOT / "images" / "browser"

@@ -110,7 +110,10 @@ def test_refresh_writes_badge_navigation_install_line_metadata_and_strips_output
     assert "Next" not in last.cells[0].source and "Previous: [06 · On a GPU](06_keras_gpu.ipynb)" in last.cells[0].source
 
     assert '    %pip install -q "catsdogs-helpers @ git+https://github.com/me/my-fork"\n' in gpu.cells[2].source
-    assert gpu.cells[2].source.replace("me/my-fork", "someone-else/old-name") == SETUP  # nothing else touched
+    drive = "".join(f"    {line}\n" for line in meta.DRIVE_LINES)
+    assert drive.startswith("    USE_DRIVE = True") and "    use_google_drive()\n" in drive
+    expected = SETUP.replace('old-name"\n', 'old-name"\n' + drive, 1)
+    assert gpu.cells[2].source.replace("me/my-fork", "someone-else/old-name") == expected  # nothing else touched
 
     assert first.metadata == {"kernelspec": meta.KERNELSPEC, "language_info": {"name": "python"}, "colab": {"provenance": []}}
     assert gpu.metadata == {"kernelspec": meta.KERNELSPEC, "language_info": {"name": "python"},
@@ -119,6 +122,29 @@ def test_refresh_writes_badge_navigation_install_line_metadata_and_strips_output
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(c.outputs == [] and c.execution_count is None and "execution" not in c.metadata for c in code)
         assert [c.source for c in nb.cells[1:]][-1].startswith("## Exercises")
+
+
+def test_stale_drive_lines_are_replaced_wherever_they_are(tmp_path):
+    old_lines = "USE_DRIVE = False\nfrom helpers.setup import use_google_drive\nuse_google_drive('elsewhere')\n"
+    tiny_notebook(tmp_path / "01_a.ipynb", "01 · A", setup_source=SETUP + "\n" + old_lines + "print('kept')")
+    assert run(tmp_path) == 0
+    source = nbformat.read(tmp_path / "01_a.ipynb", as_version=4).cells[2].source
+    assert source.count("USE_DRIVE =") == 1 and "elsewhere" not in source and source.endswith("print('kept')")
+    assert "    USE_DRIVE = True" in source.split("%pip install", 1)[1].split("\n")[1]
+
+
+def test_cells_without_ids_get_stable_ones(tmp_path):
+    path = tiny_notebook(tmp_path / "01_old.ipynb", "01 · Old")
+    nb = nbformat.read(path, as_version=4)
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        cell.pop("id", None)
+    nbformat.write(nb, path)
+    assert run(tmp_path) == 0
+    once = nbformat.read(path, as_version=4)
+    assert once.nbformat_minor == 5 and [c.id for c in once.cells][1:] == [f"01-cell-{i:02d}" for i in range(5)]
+    assert once.cells[0].id == meta.NAV_CELL_ID
+    assert run(tmp_path, "--check") == 0  # and nothing changes the second time
 
 
 def test_refresh_is_idempotent_and_keeps_one_badge_cell(tiny_series):

@@ -70,3 +70,10 @@ def test_parameters_are_read_as_json_values_types_by_name():
     assert _json_safe(np.int64(3)) == 3
     assert _json_safe(Path("a/b")) == "a/b"
     assert _json_safe(np.zeros(2)) == [0.0, 0.0]
+
+
+def test_a_model_size_passed_as_parameters_is_kept_apart_from_the_parameters_cell(project_dirs):
+    """05/06 passed `parameters=model.count_params()`; the parameters cell's values keep the name `parameters`."""
+    path = record_results("05_keras_cnn_cpu", {**COMPLETE, "parameters": np.int64(2302)})
+    record = json.loads(path.read_text())
+    assert record["model_parameters"] == 2302 and record["parameters"] == {}  # outside a kernel: no cell values

@@ -141,3 +141,62 @@ def test_make_series_turns_upper_case_variables_into_overrides():
     for part in ("--images '/photos here'", "--only 05 07", "--quick", "-p EPOCHS '3'", "-p LEARNING_RATE '1e-3'"):
         assert part in command
     assert "-p IMAGES" not in command and "-p ONLY" not in command and "-p QUICK" not in command
+
+
+# --- notebook 10: the whole series from results files, else from the committed records -------------
+
+SERIES_NOTEBOOK = CHECKOUT / "notebooks" / "10_the_whole_series.ipynb"
+
+
+def result(stem: str, test_accuracy: float, **fields) -> dict:
+    return {"notebook": stem, "quick": False, "dataset": "cats_and_dogs_filtered", "n_train": 2000, "n_val": 500,
+            "n_test": 500, "train_accuracy": 0.9, "test_accuracy": test_accuracy, "train_seconds": 60.0,
+            "machine": {"cores": 2}, **fields}
+
+
+def run_series_notebook(tmp_path, monkeypatch, results: dict, records_found: dict, quick: bool) -> dict:
+    """Execute notebook 10 with these results files and these records; return the rows it saved."""
+    import papermill
+
+    for stem, data in results.items():
+        (tmp_path / "data" / "results").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / "results" / f"{stem}.json").write_text(json.dumps(data))
+    for ref, data in records_found.items():
+        (tmp_path / "records" / ref).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "records" / f"{ref}.json").write_text(json.dumps({"record": ref, **data}))
+    monkeypatch.setenv("CATSDOGS_ROOT", str(tmp_path))
+    monkeypatch.setenv("CATSDOGS_QUICK", "1" if quick else "0")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")]))
+    papermill.execute_notebook(str(SERIES_NOTEBOOK), str(tmp_path / "executed.ipynb"), cwd=str(CHECKOUT / "notebooks"),
+                               parameters={"RECORDS_FOLDER": str(tmp_path / "records")}, progress_bar=False,
+                               kernel_name="python3")
+    saved = json.loads((tmp_path / "data" / "results" / "10_the_whole_series.json").read_text())
+    return {row["notebook"]: row for row in saved["rows"]}
+
+
+def test_notebook_10_compares_quick_mode_results_and_marks_them(tmp_path, monkeypatch):
+    quick = {stem: result(stem, accuracy, quick=True) for stem, accuracy in
+             (("01_numpy_logistic_regression", 0.60), ("03_numpy_cnn", 0.75))}
+    rows = run_series_notebook(tmp_path, monkeypatch, quick, {}, quick=True)
+    assert list(rows) == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
+    assert rows["01"]["source"] == rows["03"]["source"] == "your run, quick mode"
+    assert rows["03"]["data"] == "synthetic photos (quick mode)"
+    assert rows["03"]["what the idea bought"] == "+15.0 points over 01"
+    assert rows["02"]["source"] == "not run, no record" and rows["02"]["test accuracy"] is None
+
+
+def test_notebook_10_falls_back_to_records_and_never_compares_different_data(tmp_path, monkeypatch):
+    committed = {
+        "01_numpy_logistic_regression/catvnoncat": result("01_numpy_logistic_regression", 0.70, dataset="catvnoncat", n_test=50),
+        "01_numpy_logistic_regression/filtered": result("01_numpy_logistic_regression", 0.56),
+        "03_numpy_cnn/petimages": result("03_numpy_cnn", 0.80, dataset="petimages", n_test=2500),
+        "05_keras_cnn_cpu/filtered": result("05_keras_cnn_cpu", 0.70, parameter_count=2302),
+        "07_pytorch_cnn/filtered": result("07_pytorch_cnn", 0.852, model_parameters=389_000),
+    }
+    rows = run_series_notebook(tmp_path, monkeypatch, {}, committed, quick=False)
+    assert rows["01"]["source"] == "record 01_numpy_logistic_regression/filtered"
+    assert rows["01"]["data"] == "cats_and_dogs_filtered: 2000 train / 500 test"
+    assert rows["03"]["what the idea bought"] == "first result on this data"   # PetImages: not compared with 01
+    assert rows["05"]["what the idea bought"] == "+14.0 points over 01" and rows["05"]["parameters"] == 2302
+    assert rows["07"]["what the idea bought"] == "+15.2 points over 05" and rows["07"]["parameters"] == 389_000
+    assert rows["09"]["source"] == "not run, no record"

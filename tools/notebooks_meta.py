@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Keep every notebook's front matter true: Colab badge, previous/next navigation, Colab
-install line, kernel and Colab metadata, and no outputs.
+install line and Google Drive lines, kernel and Colab metadata, and no outputs.
 
     python tools/notebooks_meta.py            # rewrite notebooks/NN_*.ipynb in place (make badges)
     python tools/notebooks_meta.py --check    # change nothing; list what is stale, exit 1 if anything is
@@ -33,6 +33,17 @@ NAV_CELL_ID = "colab-badge-navigation"
 SETUP_FIRST_LINE = "# Setup:"
 COLAB_GUARD = 'if "google.colab" in sys.modules:'
 INSTALL_LINE = re.compile(r'^(?P<indent>\s*)%pip install -q "catsdogs-helpers @ git\+(?P<url>[^"]*)"\s*$', re.MULTILINE)
+# In Colab, data/ on Google Drive (helpers.setup.use_google_drive): each notebook runs in a fresh
+# runtime whose disk is wiped, so without it every notebook downloads and cleans the photos again.
+# Written right after the install line, inside the Colab guard, at its indentation.
+DRIVE_LINES = (
+    "USE_DRIVE = True  # data/ on your Google Drive: download, clean and cache once for the whole series",
+    "if USE_DRIVE:",
+    "    from helpers.setup import use_google_drive",
+    "    use_google_drive()",
+)
+DRIVE_START = re.compile(r"^\s*USE_DRIVE\s*=")
+DRIVE_END = re.compile(r"^\s*use_google_drive\(")
 # Execution leaves these behind; they are never worth committing.
 RUN_ONLY_CELL_METADATA = ("execution", "papermill", "collapsed", "scrolled")
 UPPER_CASE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -58,6 +69,22 @@ def colab_url(repo_url: str, filename: str) -> str:
 
 def install_line(repo_url: str, indent: str = "    ") -> str:
     return f'{indent}%pip install -q "catsdogs-helpers @ git+{repo_url.strip().rstrip("/")}"'
+
+
+def with_drive_lines(source: str) -> str:
+    """The setup cell's source with DRIVE_LINES (and no other Drive lines) right after the Colab install line."""
+    lines = source.split("\n")
+    index = next((i for i, line in enumerate(lines) if INSTALL_LINE.match(line)), None)
+    if index is None:
+        return source
+    indent = INSTALL_LINE.match(lines[index]).group("indent")
+    start = next((i for i, line in enumerate(lines) if DRIVE_START.match(line)), None)
+    if start is not None:  # an earlier version of the lines, wherever it is: replaced
+        end = next((i for i in range(start, len(lines)) if DRIVE_END.match(lines[i])), start)
+        del lines[start:end + 1]
+        index = next(i for i, line in enumerate(lines) if INSTALL_LINE.match(line))
+    lines[index + 1:index + 1] = [indent + line for line in DRIVE_LINES]
+    return "\n".join(lines)
 
 
 def expected_metadata(path: Path) -> dict:
@@ -168,6 +195,18 @@ def refresh(nb, paths: list[Path], index: int, titles: list[str], repo_url: str)
     path = paths[index]
     changed = []
 
+    if nb.nbformat_minor < 5 or any(not cell.get("id") for cell in nb.cells):
+        # nbdev's export writes each cell's id into lessons/*.py: without ids it invents random
+        # ones, and every fresh export would differ from the committed module.
+        nb.nbformat_minor = max(nb.nbformat_minor, 5)
+        used = {cell.get("id") for cell in nb.cells}
+        for number, cell in enumerate(nb.cells):
+            if not cell.get("id"):
+                cell["id"] = next(f"{path.stem[:2]}-cell-{number:02d}{suffix}" for suffix in ("", *"abcdefghij")
+                                  if f"{path.stem[:2]}-cell-{number:02d}{suffix}" not in used)
+                used.add(cell["id"])
+        changed.append("cells without ids (nbformat 4.5 ids, which the lessons export needs to be stable)")
+
     wanted_nav = nav_source(paths, index, titles, repo_url)
     navs = _cell_index(nb, _is_nav_cell)
     if navs != [0] or nb.cells[0].source != wanted_nav:
@@ -187,6 +226,9 @@ def refresh(nb, paths: list[Path], index: int, titles: list[str], repo_url: str)
             if match and match.group(0) != install_line(repo_url, match.group("indent")):
                 cell.source = cell.source[: match.start()] + install_line(repo_url, match.group("indent")) + cell.source[match.end():]
                 changed.append(f"Colab install line points at {match.group('url')}")
+            if match and with_drive_lines(cell.source) != cell.source:
+                cell.source = with_drive_lines(cell.source)
+                changed.append("Colab Google Drive lines (USE_DRIVE) missing or stale")
 
     wanted = expected_metadata(path)
     if dict(nb.metadata) != wanted:

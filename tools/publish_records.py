@@ -8,7 +8,10 @@ invisible in JupyterLab, Colab and on GitHub):
 
 REF is a record (helpers/records.py), KEY a dotted path into it, optionally scaled
 (`train_seconds / 60`), FORMAT a Python format spec (`.3f`, `.1%`, `,.0f`; default: as is).
-Markers are read in notebooks/*.ipynb (markdown cells) and README.md.
+Markers are read in notebooks/*.ipynb (markdown cells) and README.md. A marker whose record
+is not committed yet renders as "not measured yet"; one whose key the record lacks is an error.
+README's generated parts are rewritten too: the notebooks table (tools/readme_tables.py) and
+the performance section (benchmarks.table.fill_readme, from records/benchmarks/).
 
     python tools/publish_records.py                      # rewrite every marker's value from the records
     python tools/publish_records.py --check              # change nothing; list stale markers, exit 1 if any
@@ -23,15 +26,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
 from helpers import records  # noqa: E402
+import readme_tables  # noqa: E402
+
+NOT_MEASURED = "not measured yet"
 
 MARKER = re.compile(r"<!--rec:(?P<ref>[^|>]+)\|(?P<key>[^|>]+)(?:\|(?P<format>[^>]*?))?-->(?P<value>.*?)<!--/rec-->", re.DOTALL)
 
 
 def render(ref: str, key: str, format_spec: str | None, cache: dict) -> str:
     if ref not in cache:
-        cache[ref] = records.load_record(ref)
+        try:
+            cache[ref] = records.load_record(ref)
+        except records.MissingRecord:
+            cache[ref] = None
+    if cache[ref] is None:
+        return NOT_MEASURED
     value = records.lookup(cache[ref], key)
     return format(value, format_spec) if format_spec else str(value)
 
@@ -45,6 +57,20 @@ def fill_text(text: str, cache: dict | None = None) -> str:
         return match.group(0)[: match.start("value") - match.start()] + value + "<!--/rec-->"
 
     return MARKER.sub(replace, text)
+
+
+def fill_benchmarks(text: str) -> str:
+    """README's performance section from the benchmark records (the bench engineer's benchmarks/table.py)."""
+    try:
+        from benchmarks.table import fill_readme
+    except ImportError:  # not written yet: the section stays as it is
+        return text
+    return fill_readme(text)
+
+
+def fill_readme(text: str, cache: dict | None = None) -> str:
+    """README.md: its markers, the generated notebooks table and the performance section."""
+    return fill_benchmarks(readme_tables.fill_notebooks_table(fill_text(text, cache)))
 
 
 def published_files(root: Path = ROOT) -> list[Path]:
@@ -67,7 +93,7 @@ def fill_file(path: Path, write: bool, cache: dict) -> bool:
             nbformat.write(nb, path)
         return changed
     text = path.read_text(encoding="utf-8")
-    new = fill_text(text, cache)
+    new = fill_readme(text, cache) if path.name == "README.md" else fill_text(text, cache)
     if new != text and write:
         path.write_text(new, encoding="utf-8")
     return new != text
