@@ -126,3 +126,32 @@ def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_sta
     changed = {path for path in before if not np.array_equal(before[path], after[path])}
     assert any(path.startswith("conv5_block3_3_conv") for path in changed)
     assert not any("_bn/" in path or path.startswith(("conv1_", "conv4_")) for path in changed), sorted(changed)
+
+
+def test_the_saved_model_carries_its_preprocessing_and_says_when_a_file_is_not_a_photo(tmp_path, keras):
+    from PIL import Image
+
+    from notebook_code import load_definitions
+
+    nb = load_definitions("08_transfer_learning_keras")
+    nb.update(DROPOUT=0.2)
+    # the notebook's @register_keras_serializable: load_definitions keeps the class without its decorator line
+    nb["PreprocessInput"] = keras.saving.register_keras_serializable(package="catsdogs")(nb["PreprocessInput"])
+    keras.utils.set_random_seed(0)
+    base = weights.keras_base("ResNet50", weights=None, input_size=32)
+    classifier = nb["build_classifier"](base, nb["make_head"](2048), 32)
+    photos = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype("float32")  # pixels as a JPEG gives them
+    expected = classifier.predict(weights.keras_preprocess_input("ResNet50")(photos.copy()), verbose=0)
+
+    path = tmp_path / "resnet50.keras"
+    nb["with_preprocessing"]("ResNet50", classifier, 32).save(path)
+    loaded = keras.models.load_model(path)
+
+    np.testing.assert_allclose(loaded.predict(photos, verbose=0), expected, atol=1e-5)  # BGR and the mean subtracted inside
+    Image.fromarray(photos[0].astype("uint8")).save(tmp_path / "photo.png")
+    assert nb["load_photo"](tmp_path / "photo.png", 32).shape == (1, 32, 32, 3)
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    with pytest.raises(ValueError, match="not an image"):
+        nb["load_photo"](tmp_path / "notes.jpg", 32)
+    with pytest.raises(FileNotFoundError, match="MY_IMAGE"):
+        nb["load_photo"](tmp_path / "missing.jpg", 32)
