@@ -259,8 +259,10 @@ def test_torchrun_two_cpu_processes_end_with_identical_weights_and_score_each_te
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_a_short_run_of_the_final_recipe_beats_the_first_models_recipe(shared_data, project_dirs):
-    """cats_and_dogs_filtered (2,000 training photos), 3 epochs at 64 pixels each."""
+def test_a_short_run_of_the_final_recipe_beats_the_first_models_recipe(shared_data, tmp_path):
+    """cats_and_dogs_filtered (2,000 training photos), 3 epochs at 64 pixels each. The cleaned photos
+    go to data/clean/ (cached there, like a notebook's), the checkpoints to a temporary folder."""
+    project_dirs = tmp_path
     common = ["--data", str(shared_data / "cats_and_dogs_filtered"), "--epochs", "3", "--image-size", "64", "--device", "cpu", "--no-progress"]
     first = cnn.main(common + ["--widths", "16", "32", "64", "128", "--peak-lr", "1e-3", "--weight-decay", "0.01", "--warmup-fraction", "0",
                                "--label-smoothing", "0", "--no-tta", "--checkpoint", str(project_dirs / "first.pt")])
