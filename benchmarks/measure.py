@@ -79,6 +79,7 @@ def case(description: str, seconds: dict[str, list[float]], numerator: str, deno
         "denominator": denominator,
         "unit": unit,
         "variants": {name: spread(values) for name, values in normalised.items()},
+        "samples": {name: [round(v, 6) for v in values] for name, values in normalised.items()},  # each round, in order
         "ratio": ratio,
         "target": target,
         "met": None if target is None else ratio["median"] <= target,
