@@ -22,7 +22,7 @@ BENCHMARKS = ("bench_numpy", "bench_keras_pipeline", "bench_pytorch_loader")
 REPEAT = ".repeat"  # label suffix of the second run's record
 GPU_NOTE = ("GPU rows (notebook 06's network in float32 vs mixed precision and its projected 25-epoch time on PetImages; "
             "07's AMP, channels-last and torch.compile on a GPU): **unmeasured**, no GPU was available for these records.")
-COLUMNS = ("benchmark", "case", "ratio (median)", "min-max", "IQR", "rounds", "target", "numerator (median)", "denominator (median)")
+COLUMNS = ("benchmark", "case", "ratio (median)", "min-max", "IQR", "rounds", "target", "fastest / fastest", "numerator (median)", "denominator (median)")
 
 
 def _number(value: float) -> str:
@@ -75,7 +75,8 @@ def markdown_table(runs: dict[str, dict], repeats: dict[str, dict] | None = None
             if not all(field in case for field in ("description", "ratio", "numerator", "denominator", "variants")):
                 lines.append("| " + " | ".join([name, f"`{key}`: incomplete case (an old or broken results file): rerun it"] + [""] * (len(columns) - 2)) + " |")
                 continue
-            cells = [name, f"`{key}`: {case['description']}", *_ratio_cells(case["ratio"]), _target_cell(case),
+            fastest = f"{case['ratio_of_fastest']:.2f}" if "ratio_of_fastest" in case else ""
+            cells = [name, f"`{key}`: {case['description']}", *_ratio_cells(case["ratio"]), _target_cell(case), fastest,
                      _variant_cell(case, case["numerator"]), _variant_cell(case, case["denominator"])]
             if repeats:
                 other = (repeats.get(name) or {}).get("cases", {}).get(key)

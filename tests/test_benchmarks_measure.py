@@ -29,6 +29,7 @@ def test_case_pairs_each_rounds_ratio_per_unit_of_work():
     entry = measure.case("numpy vs torch", seconds, "numpy", "torch", target=3.0, per=2)
     assert entry["ratio"]["median"] == pytest.approx(2.0) and entry["ratio"]["max"] == pytest.approx(2.0)
     assert entry["variants"]["numpy"]["median"] == pytest.approx(1.1) and entry["met"] is True
+    assert entry["ratio_of_fastest"] == pytest.approx(2.0) and entry["samples"]["torch"] == [0.5, 5.0, 0.55]
     # different work per call: 4 loader batches vs 1 training batch
     entry = measure.case("loop vs loader", {"loop": [1.0, 1.0], "loader": [1.0, 2.0]}, "loop", "loader", per={"loop": 1, "loader": 4})
     assert [entry["ratio"]["max"], entry["ratio"]["min"]] == pytest.approx([4.0, 2.0]) and entry["target"] is None and entry["met"] is None
