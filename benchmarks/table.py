@@ -36,7 +36,12 @@ def _ratio_cells(ratio: dict) -> list[str]:
 def _target_cell(case: dict) -> str:
     if case.get("target") is None:
         return ""
-    return f"<= {case['target']:g} ({'met' if case['met'] else 'missed'})"
+    target, ratio = case["target"], case["ratio"]
+    if ratio["median"] <= target:
+        verdict = "met" if ratio["max"] <= target else "met by the median, not by every round"
+    else:
+        verdict = "missed" if ratio["min"] > target else "missed by the median, some rounds below"
+    return f"<= {target:g} ({verdict})"
 
 
 def _variant_cell(case: dict, name: str) -> str:
@@ -53,7 +58,8 @@ def agreement(first: dict, second: dict) -> tuple[bool, float]:
 def machine_line(name: str, data: dict) -> str:
     """'bench_numpy: 2026-12-02T04:30, Intel ..., 2 cores, OpenBLAS 0.3.x (1 thread), numpy 2.x, torch 2.x; load 5.1 -> 6.0; 312 s.'"""
     machine = data.get("machine", {})
-    blas = ", ".join(f"{pool.get('library')} {pool.get('version')} ({pool.get('threads')} threads)" for pool in machine.get("blas", []) or [])
+    blas = ", ".join(f"{pool.get('library')} {pool.get('version')} (a pool of {pool.get('threads')} threads; each case says how many it used)"
+                     for pool in machine.get("blas", []) or [])
     libraries = ", ".join(f"{lib} {version}" for lib, version in machine.get("libraries", {}).items())
     load = data.get("load_average_during")
     load_text = f"; load average (1 min) {load['median']:.1f}, {load['min']:.1f}-{load['max']:.1f} during the run" if load else ""

@@ -51,6 +51,9 @@ def test_table_says_whether_two_runs_agree_within_their_spread():
     assert "| 2.50 | 2.30-2.80 | 2.30-2.80 | 5 | <= 3 (met) |" in agree and "| yes, medians +4% apart |" in agree
     disagree = table.markdown_table({"bench_numpy": _run(2.5, 2.3, 2.8)}, {"bench_numpy": _run(3.85, 3.6, 4.0)})
     assert "| 3.85 (3.60-4.00) | no, medians +54% apart |" in disagree
+    # a target is met only when every round meets it; the median alone says so in words
+    assert "<= 3 (met by the median, not by every round)" in table.markdown_table({"b": _run(2.9, 2.5, 3.4)})
+    assert "<= 3 (missed by the median, some rounds below)" in table.markdown_table({"b": _run(3.1, 2.9, 3.4)})
 
 
 def test_fill_readme_rewrites_only_between_the_markers(tmp_path):
