@@ -79,7 +79,10 @@ def case(description: str, seconds: dict[str, list[float]], numerator: str, deno
         "denominator": denominator,
         "unit": unit,
         "variants": {name: spread(values) for name, values in normalised.items()},
+        "samples": {name: [round(v, 6) for v in values] for name, values in normalised.items()},  # each round, in order
         "ratio": ratio,
+        # the fastest round of each side: the least disturbed by other work on a busy machine (timeit's choice)
+        "ratio_of_fastest": min(normalised[numerator]) / min(normalised[denominator]),
         "target": target,
         "met": None if target is None else ratio["median"] <= target,
         **extra,

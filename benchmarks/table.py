@@ -22,7 +22,7 @@ BENCHMARKS = ("bench_numpy", "bench_keras_pipeline", "bench_pytorch_loader")
 REPEAT = ".repeat"  # label suffix of the second run's record
 GPU_NOTE = ("GPU rows (notebook 06's network in float32 vs mixed precision and its projected 25-epoch time on PetImages; "
             "07's AMP, channels-last and torch.compile on a GPU): **unmeasured**, no GPU was available for these records.")
-COLUMNS = ("benchmark", "case", "ratio (median)", "min-max", "IQR", "rounds", "target", "numerator (median)", "denominator (median)")
+COLUMNS = ("benchmark", "case", "ratio (median)", "min-max", "IQR", "rounds", "target", "fastest / fastest", "numerator (median)", "denominator (median)")
 
 
 def _number(value: float) -> str:
@@ -36,7 +36,12 @@ def _ratio_cells(ratio: dict) -> list[str]:
 def _target_cell(case: dict) -> str:
     if case.get("target") is None:
         return ""
-    return f"<= {case['target']:g} ({'met' if case['met'] else 'missed'})"
+    target, ratio = case["target"], case["ratio"]
+    if ratio["median"] <= target:
+        verdict = "met" if ratio["max"] <= target else "met by the median, not by every round"
+    else:
+        verdict = "missed" if ratio["min"] > target else "missed by the median, some rounds below"
+    return f"<= {target:g} ({verdict})"
 
 
 def _variant_cell(case: dict, name: str) -> str:
@@ -53,7 +58,8 @@ def agreement(first: dict, second: dict) -> tuple[bool, float]:
 def machine_line(name: str, data: dict) -> str:
     """'bench_numpy: 2026-12-02T04:30, Intel ..., 2 cores, OpenBLAS 0.3.x (1 thread), numpy 2.x, torch 2.x; load 5.1 -> 6.0; 312 s.'"""
     machine = data.get("machine", {})
-    blas = ", ".join(f"{pool.get('library')} {pool.get('version')} ({pool.get('threads')} threads)" for pool in machine.get("blas", []) or [])
+    blas = ", ".join(f"{pool.get('library')} {pool.get('version')} (a pool of {pool.get('threads')} threads; each case says how many it used)"
+                     for pool in machine.get("blas", []) or [])
     libraries = ", ".join(f"{lib} {version}" for lib, version in machine.get("libraries", {}).items())
     load = data.get("load_average_during")
     load_text = f"; load average (1 min) {load['median']:.1f}, {load['min']:.1f}-{load['max']:.1f} during the run" if load else ""
@@ -75,7 +81,8 @@ def markdown_table(runs: dict[str, dict], repeats: dict[str, dict] | None = None
             if not all(field in case for field in ("description", "ratio", "numerator", "denominator", "variants")):
                 lines.append("| " + " | ".join([name, f"`{key}`: incomplete case (an old or broken results file): rerun it"] + [""] * (len(columns) - 2)) + " |")
                 continue
-            cells = [name, f"`{key}`: {case['description']}", *_ratio_cells(case["ratio"]), _target_cell(case),
+            fastest = f"{case['ratio_of_fastest']:.2f}" if "ratio_of_fastest" in case else ""
+            cells = [name, f"`{key}`: {case['description']}", *_ratio_cells(case["ratio"]), _target_cell(case), fastest,
                      _variant_cell(case, case["numerator"]), _variant_cell(case, case["denominator"])]
             if repeats:
                 other = (repeats.get(name) or {}).get("cases", {}).get(key)

@@ -29,6 +29,7 @@ def test_case_pairs_each_rounds_ratio_per_unit_of_work():
     entry = measure.case("numpy vs torch", seconds, "numpy", "torch", target=3.0, per=2)
     assert entry["ratio"]["median"] == pytest.approx(2.0) and entry["ratio"]["max"] == pytest.approx(2.0)
     assert entry["variants"]["numpy"]["median"] == pytest.approx(1.1) and entry["met"] is True
+    assert entry["ratio_of_fastest"] == pytest.approx(2.0) and entry["samples"]["torch"] == [0.5, 5.0, 0.55]
     # different work per call: 4 loader batches vs 1 training batch
     entry = measure.case("loop vs loader", {"loop": [1.0, 1.0], "loader": [1.0, 2.0]}, "loop", "loader", per={"loop": 1, "loader": 4})
     assert [entry["ratio"]["max"], entry["ratio"]["min"]] == pytest.approx([4.0, 2.0]) and entry["target"] is None and entry["met"] is None
@@ -50,6 +51,9 @@ def test_table_says_whether_two_runs_agree_within_their_spread():
     assert "| 2.50 | 2.30-2.80 | 2.30-2.80 | 5 | <= 3 (met) |" in agree and "| yes, medians +4% apart |" in agree
     disagree = table.markdown_table({"bench_numpy": _run(2.5, 2.3, 2.8)}, {"bench_numpy": _run(3.85, 3.6, 4.0)})
     assert "| 3.85 (3.60-4.00) | no, medians +54% apart |" in disagree
+    # a target is met only when every round meets it; the median alone says so in words
+    assert "<= 3 (met by the median, not by every round)" in table.markdown_table({"b": _run(2.9, 2.5, 3.4)})
+    assert "<= 3 (missed by the median, some rounds below)" in table.markdown_table({"b": _run(3.1, 2.9, 3.4)})
 
 
 def test_fill_readme_rewrites_only_between_the_markers(tmp_path):

@@ -60,7 +60,7 @@ def test_each_script_runs_and_the_table_shows_median_spread_and_rounds(tmp_path)
     low, high = map(float, low_high.split("-"))
     assert low <= float(median) <= high and rounds == "3"
     assert float(median) > 1  # 4 ms sleeps take longer than 2 ms ones in every round
-    assert target == "<= 3 (met)" or target == "<= 3 (missed)"
+    assert target.startswith("<= 3 (met") or target.startswith("<= 3 (missed")
     assert not any("stale" in line for line in lines)  # a failed script's old numbers are not shown
     record = json.loads((tmp_path / "data" / "benchmarks" / "bench_sleep.json").read_text())
     assert record["quick"] is False and record["machine"]["cores"] >= 1 and "blas" in record["machine"]
