@@ -72,7 +72,12 @@ def fake_colab(tmp_path, monkeypatch, project_dirs):
     colab.drive = types.SimpleNamespace(mount=mount)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setattr(setup, "IS_COLAB", True)
-    monkeypatch.delenv(setup.DATA_ENV, raising=False)
+    # setenv first, so that monkeypatch remembers the variable was unset and removes what
+    # use_google_drive sets (delenv of an absent variable records nothing to undo)
+    monkeypatch.setenv(setup.DATA_ENV, "")
+    monkeypatch.delenv(setup.DATA_ENV)
+    for name in ("DATA_DIR", "RESULTS_DIR", "MODELS_DIR"):
+        monkeypatch.setattr(setup, name, getattr(setup, name))
     return tmp_path / "drive", mounted
 
 
