@@ -1,8 +1,8 @@
 """The code a notebook teaches, loaded from the notebook itself (so tests check what learners read).
 
 `load_definitions("02_numpy_deep_neural_network")` reads every code cell, keeps only its
-top-level imports, function and class definitions (training runs, plots and prints are
-left out), and executes them in a fresh namespace, returned as a dict of names.
+top-level imports, UPPER_CASE constants and function and class definitions with their
+decorators (training runs, plots and prints are left out), and executes them in a fresh namespace, returned as a dict of names.
 """
 from __future__ import annotations
 
@@ -32,10 +32,18 @@ def definition_source(notebook: str | Path) -> str:
             continue
         source = _python_source("".join(cell["source"]))
         tree = ast.parse(source, filename=f"{path.name} cell")
+        lines = source.splitlines()
         for node in tree.body:
-            if isinstance(node, DEFINITIONS) and not _imports_colab_only(node):
-                chunks.append(ast.get_source_segment(source, node, padded=True))
+            if (isinstance(node, DEFINITIONS) and not _imports_colab_only(node)) or _defines_constants(node):
+                # from the first decorator on: a function's @torch.inference_mode() is part of what it does
+                first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+                chunks.append("\n".join(lines[first - 1 : node.end_lineno]))
     return "\n\n".join(chunks)
+
+
+def _defines_constants(node) -> bool:
+    """`CAT_CLASSES = ...`: module-level UPPER_CASE names the definitions read."""
+    return isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
 
 
 def _imports_colab_only(node) -> bool:

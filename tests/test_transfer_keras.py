@@ -135,8 +135,6 @@ def test_the_saved_model_carries_its_preprocessing_and_says_when_a_file_is_not_a
 
     nb = load_definitions("08_transfer_learning_keras")
     nb.update(DROPOUT=0.2)
-    # the notebook's @register_keras_serializable: load_definitions keeps the class without its decorator line
-    nb["PreprocessInput"] = keras.saving.register_keras_serializable(package="catsdogs")(nb["PreprocessInput"])
     keras.utils.set_random_seed(0)
     base = weights.keras_base("ResNet50", weights=None, input_size=32)
     classifier = nb["build_classifier"](base, nb["make_head"](2048), 32)
