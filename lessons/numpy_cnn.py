@@ -2,9 +2,9 @@
 
 # %% auto #0
 __all__ = ['zero_pad', 'conv_output_size', 'conv_forward_naive', 'im2col', 'conv_forward', 'conv_backward', 'relu_forward',
-           'relu_backward', 'maxpool_forward', 'maxpool_backward', 'flatten_forward', 'flatten_backward',
-           'dense_forward', 'dense_backward', 'sigmoid', 'bce_with_logits', 'init_cnn', 'cnn_forward', 'cnn_backward',
-           'cnn_cost', 'gradient_check_cnn', 'Adam', 'predict_proba', 'accuracy', 'evaluate', 'train_cnn']
+           'maxpool_forward', 'maxpool_backward', 'flatten_forward', 'flatten_backward', 'dense_forward',
+           'dense_backward', 'bce_with_logits', 'init_cnn', 'cnn_forward', 'cnn_backward', 'cnn_cost',
+           'gradient_check_cnn', 'Adam', 'predict_proba', 'accuracy', 'evaluate', 'train_cnn']
 
 # %% ../notebooks/03_numpy_cnn.ipynb #695c149e
 # Cells that start with `#| export` are also written to lessons/numpy_cnn.py (tools/export_lessons.py),
@@ -72,12 +72,11 @@ def conv_backward(dZ, cache, need_dA_prev=True):
     return dA_pad[:, pad:pad + n_H_prev, pad:pad + n_W_prev, :], dW, db
 
 # %% ../notebooks/03_numpy_cnn.ipynb #6b2cc914
+from .deep_network import relu_backward, sigmoid  # built in notebook 02
+
+
 def relu_forward(Z):
     return np.maximum(Z, 0), Z
-
-
-def relu_backward(dA, Z):
-    return dA * (Z > 0)
 
 
 def maxpool_forward(A, size=2):
@@ -120,12 +119,6 @@ def dense_forward(A, W, b):
 def dense_backward(dZ, cache):
     A, W = cache
     return dZ @ W.T, A.T @ dZ, dZ.sum(axis=0)
-
-
-def sigmoid(Z):
-    """1 / (1 + exp(-Z)) without overflow for large |Z|."""
-    E = np.exp(-np.abs(Z))
-    return np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
 
 
 def bce_with_logits(Z, Y):
