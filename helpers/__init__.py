@@ -4,6 +4,8 @@ Every module imports TensorFlow / PyTorch lazily (inside functions), because in 
 process `import tensorflow` followed by `import torch` crashes; each notebook uses one
 framework and these helpers never pick one for it.
 """
-from helpers.setup import IS_COLAB, QUICK, REPO_URL, PROJECT_ROOT, DATA_DIR, seed_everything, environment_report
+# DATA_DIR is not re-exported: use_google_drive() moves it, and a copy taken here at import would go stale;
+# read helpers.setup.DATA_DIR.
+from helpers.setup import IS_COLAB, QUICK, REPO_URL, PROJECT_ROOT, seed_everything, environment_report
 
-__all__ = ["IS_COLAB", "QUICK", "REPO_URL", "PROJECT_ROOT", "DATA_DIR", "seed_everything", "environment_report"]
+__all__ = ["IS_COLAB", "QUICK", "REPO_URL", "PROJECT_ROOT", "seed_everything", "environment_report"]
