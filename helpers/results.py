@@ -124,7 +124,8 @@ def machine_info() -> dict:
         "libraries": {},
     }
     if hasattr(os, "getloadavg"):  # how busy the machine was (runnable processes, 1 and 15 minutes): a busy one's times are slower
-        info["load_average"] = [round(x, 2) for x in (os.getloadavg()[0], os.getloadavg()[2])]
+        one_minute, _, fifteen_minutes = os.getloadavg()
+        info["load_average"] = [round(one_minute, 2), round(fifteen_minutes, 2)]
     for name in ("numpy", "PIL", "tensorflow", "keras", "torch", "torchvision"):
         module = sys.modules.get(name)
         if module is not None:
