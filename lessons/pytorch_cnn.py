@@ -355,8 +355,8 @@ class ShardSampler(torch.utils.data.Sampler):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lessons.pytorch_cnn", description="Notebook 07's final recipe, on one device or under torchrun (DistributedDataParallel).")
     parser.add_argument("--data", help="folder of cat and dog photos (default: what get_dataset() picks)")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256], help="channels of the conv blocks")
     parser.add_argument("--batch-size", type=int, default=64, help="per process")
     parser.add_argument("--peak-lr", type=float, default=2e-3, help="one-cycle peak (notebook 07's range test suggested 1.8e-3 on cats_and_dogs_filtered)")
