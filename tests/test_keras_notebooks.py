@@ -36,7 +36,7 @@ def test_05_in_quick_mode_learns_the_synthetic_photos(tmp_path):
     # the synthetic cats and dogs differ in colour and shape (tests/test_synthetic.py): a network that
     # learns anything is far from the 0.5 of guessing, on photos it never saw
     assert record["test_accuracy"] >= 0.75, record["test_accuracy"]
-    assert record["full_width_parameter_count"] > 1000 * record["parameter_count"]
+    assert record["full_width_model_parameters"] > 1000 * record["model_parameters"]
     assert (tmp_path / "data" / "models" / "05_keras_cnn_cpu.keras").exists()
 
 

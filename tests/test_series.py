@@ -191,7 +191,7 @@ def test_notebook_10_falls_back_to_records_and_never_compares_different_data(tmp
         "01_numpy_logistic_regression/catvnoncat": result("01_numpy_logistic_regression", 0.70, dataset="catvnoncat", n_test=50),
         "01_numpy_logistic_regression/filtered": result("01_numpy_logistic_regression", 0.56),
         "03_numpy_cnn/petimages": result("03_numpy_cnn", 0.80, dataset="petimages", n_test=2500),
-        "05_keras_cnn_cpu/filtered": result("05_keras_cnn_cpu", 0.70, parameter_count=2302),
+        "05_keras_cnn_cpu/filtered": result("05_keras_cnn_cpu", 0.70, model_parameters=2302),
         "07_pytorch_cnn/filtered": result("07_pytorch_cnn", 0.852, model_parameters=389_000),
     }
     rows = run_series_notebook(tmp_path, monkeypatch, {}, committed, quick=False)
