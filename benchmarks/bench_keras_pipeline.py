@@ -56,8 +56,24 @@ def _compiled(model):
     return model
 
 
-def one_epoch(model, data):
-    return lambda: model.fit(data, epochs=1, verbose=0)
+def one_epoch(model, data, teardown: list):
+    """One `fit` epoch, timed from the call to the end of its last step. Each `fit` call makes a tf.data
+    iterator and tears it down at the end, and the teardown can wait for tf.data's autotuning thread, which
+    wakes at growing intervals (seen here as epochs ending at 20.5 or 41.0 s, gone with autotune disabled).
+    A training run of many epochs in one `fit` does not pay that per epoch, so it is timed apart, in `teardown`."""
+    import keras
+
+    class LastStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.at = time.perf_counter()
+
+    def run():
+        last_step = LastStep()
+        start = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0, callbacks=[last_step])
+        teardown.append(round(time.perf_counter() - last_step.at, 3))
+        return measure.Timed(last_step.at - start)
+    return run
 
 
 def cpu_cases(results, source: str | None, quick: bool, image_size: int, batch_size: int, rounds: int) -> None:
@@ -88,10 +104,11 @@ def cpu_cases(results, source: str | None, quick: bool, image_size: int, batch_s
         .map(lambda x, y: (augmentation(tf.cast(x, tf.float32), training=True), y), num_parallel_calls=autotune)
         .prefetch(autotune)
     )
+    teardown = {name: [] for name in ("files", "memory", "model_augmentation")}
     epochs = {
-        "files": one_epoch(model(), from_files),
-        "memory": one_epoch(model(), in_memory),
-        "model_augmentation": one_epoch(model(cnn.make_augmentation(seed=0)), unaugmented_files),
+        "files": one_epoch(model(), from_files, teardown["files"]),
+        "memory": one_epoch(model(), in_memory, teardown["memory"]),
+        "model_augmentation": one_epoch(model(cnn.make_augmentation(seed=0)), unaugmented_files, teardown["model_augmentation"]),
     }
     # the first epoch decodes the JPEGs (files) and traces each model: timed apart, not counted
     first = measure.interleaved(epochs, rounds=1, warmup=0)
@@ -99,7 +116,9 @@ def cpu_cases(results, source: str | None, quick: bool, image_size: int, batch_s
     net = f"CPU net {'-'.join(map(str, cnn.CPU_FILTERS))} at {image_size}px, {len(images)} photos ({dataset.name}), batch {batch_size}"
     first_epoch = {name: round(s[0], 2) for name, s in first.items()}
     results.settings.update({"dataset": dataset.name, "photos": len(images), "image_size": image_size, "batch_size": batch_size,
-                             "rounds": rounds, "first_epoch_s": first_epoch})
+                             "rounds": rounds, "first_epoch_s": first_epoch,
+                             "epoch_timing": "from the fit call to the end of its last step; the iterator teardown after it apart",
+                             "teardown_s": teardown})
     results.add("files_vs_memory", measure.case(
         f"{net}: steady-state epoch fed from the JPEG files (cache, shuffle, augment, prefetch) vs from tensors in memory",
         seconds, "files", "memory", target=1.15, unit="s per epoch", first_epoch_s=first_epoch))

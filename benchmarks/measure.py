@@ -36,10 +36,16 @@ def spread(samples: list[float]) -> dict:
     return {"median": statistics.median(values), "min": values[0], "max": values[-1], "q1": q1, "q3": q3, "rounds": len(values)}
 
 
+class Timed(float):
+    """What a variant returns to report its own time (seconds) instead of the wall time of the call: for work
+    whose call includes a wait that is not the work (Keras' `fit` tearing down its tf.data iterator)."""
+
+
 def interleaved(variants: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
     """{name: [seconds of each round]}: every variant once per round, the order reversed every other round.
 
-    `warmup` rounds run first and are not counted (first calls trace, compile, fill caches).
+    `warmup` rounds run first and are not counted (first calls trace, compile, fill caches). A variant that
+    returns a `Timed` is counted for those seconds; any other return value, for the wall time of the call.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
@@ -49,9 +55,10 @@ def interleaved(variants: dict[str, Callable[[], object]], rounds: int, warmup: 
         order = names if number % 2 == 0 else names[::-1]  # neither side always runs first
         for name in order:
             start = time.perf_counter()
-            variants[name]()
+            result = variants[name]()
+            elapsed = time.perf_counter() - start
             if number >= warmup:
-                seconds[name].append(time.perf_counter() - start)
+                seconds[name].append(float(result) if isinstance(result, Timed) else elapsed)
     return seconds
 
 

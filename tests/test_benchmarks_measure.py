@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,16 @@ def test_interleaved_reverses_the_order_every_other_round_and_skips_warmup():
     seconds = measure.interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3, warmup=1)
     assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert [len(s) for s in seconds.values()] == [3, 3]
+
+
+def test_a_variant_that_reports_its_own_time_is_counted_for_it_not_for_the_wall_time_of_its_call():
+    def work_then_wait():
+        time.sleep(0.05)  # a teardown that is not the work
+        return measure.Timed(0.001)
+
+    seconds = measure.interleaved({"timed": work_then_wait, "wall": lambda: time.sleep(0.02)}, rounds=2, warmup=0)
+    assert seconds["timed"] == [0.001, 0.001]
+    assert all(s >= 0.02 for s in seconds["wall"])
 
 
 def test_case_pairs_each_rounds_ratio_per_unit_of_work():

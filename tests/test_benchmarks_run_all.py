@@ -139,3 +139,5 @@ def test_the_keras_pipeline_benchmark_in_quick_mode(tmp_path):
     assert rows["files_vs_memory"][5] == "2" and rows["files_vs_memory"][6].startswith("<= 1.15 (")
     record = json.loads((tmp_path / "data" / "benchmarks" / "bench_keras_pipeline.json").read_text())
     assert set(record["settings"]["first_epoch_s"]) == {"files", "memory", "model_augmentation"}
+    # every timed epoch stops at its last step; the iterator teardown after it is kept apart, one per epoch
+    assert {name: len(waits) for name, waits in record["settings"]["teardown_s"].items()} == {"files": 3, "memory": 3, "model_augmentation": 3}
