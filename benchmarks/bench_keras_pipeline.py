@@ -104,12 +104,13 @@ def cpu_cases(results, source: str | None, quick: bool, image_size: int, batch_s
         .map(lambda x, y: (augmentation(tf.cast(x, tf.float32), training=True), y), num_parallel_calls=autotune)
         .prefetch(autotune)
     )
-    teardown = {name: [] for name in ("files", "memory", "model_augmentation")}
-    epochs = {
-        "files": one_epoch(model(), from_files, teardown["files"]),
-        "memory": one_epoch(model(), in_memory, teardown["memory"]),
-        "model_augmentation": one_epoch(model(cnn.make_augmentation(seed=0)), unaugmented_files, teardown["model_augmentation"]),
+    trained_on = {
+        "files": (model(), from_files),
+        "memory": (model(), in_memory),
+        "model_augmentation": (model(cnn.make_augmentation(seed=0)), unaugmented_files),
     }
+    teardown = {name: [] for name in trained_on}
+    epochs = {name: one_epoch(keras_model, data, teardown[name]) for name, (keras_model, data) in trained_on.items()}
     # the first epoch decodes the JPEGs (files) and traces each model: timed apart, not counted
     first = measure.interleaved(epochs, rounds=1, warmup=0)
     seconds = measure.interleaved(epochs, rounds, warmup=0)
