@@ -18,7 +18,7 @@ promotion), so every `W @ A_prev` and `dZ @ A_prev.T` first converts the whole 1
 float64 temporary: the float64 work plus a cast and a 20 MB copy of the largest array, twice per
 iteration (the "z1_dtype" of the case shows the outputs really are float64).
 
-    python benchmarks/bench_numpy.py                 # 100 iterations per round, 10 rounds
+    python benchmarks/bench_numpy.py                 # 100 iterations per round, 10 rounds; convolution 5 passes, 30 rounds
     python benchmarks/bench_numpy.py --quick         # tiny sizes, 3 rounds (tests; never promoted)
     CATSDOGS_H5=../shared/data/catvnoncat python benchmarks/bench_numpy.py   # the classic images
 """
@@ -38,7 +38,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=100, help="gradient descent iterations per variant and round")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds per case (after one warm-up round)")
-    parser.add_argument("--conv-repeats", type=int, default=3, help="conv forward+backward passes per variant and round")
+    parser.add_argument("--conv-repeats", type=int, default=5, help="conv forward+backward passes per variant and round")
+    # A convolution round takes under a second, so it can afford many more rounds than the L-layer cases;
+    # with two threads on two cores every stray process lands in some round, and only many rounds steady the median.
+    parser.add_argument("--conv-rounds", type=int, default=30, help="interleaved rounds per convolution case")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts for the convolution (both libraries)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 3 rounds: checks the code path, measures nothing")
     return parser.parse_args(argv)
@@ -172,12 +175,12 @@ def conv_runs(nb, quick: bool, repeats: int):
 
 def main() -> int:
     quick = measure.is_quick(ARGS.quick)
-    iterations, rounds = (2, 3) if quick else (ARGS.iterations, ARGS.rounds)
+    iterations, rounds, conv_rounds = (2, 3, 3) if quick else (ARGS.iterations, ARGS.rounds, ARGS.conv_rounds)
     nb02, nb03 = lesson_functions()
     X, Y, data_name = load_images(quick)
     results = measure.Results("bench_numpy", quick, {
         "data": data_name, "layers_dims": LAYERS_DIMS, "iterations_per_round": iterations, "rounds": rounds,
-        "conv_repeats_per_round": ARGS.conv_repeats, "conv_threads": ARGS.threads,
+        "conv_repeats_per_round": ARGS.conv_repeats, "conv_rounds": conv_rounds, "conv_threads": ARGS.threads,
         "dnn_threads": 1, "code": "lessons.deep_network, lessons.numpy_cnn"})
     print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; data: {data_name}; "
           f"{iterations} iterations x {rounds} rounds per L-layer case", flush=True)
@@ -199,7 +202,7 @@ def main() -> int:
         parts.update(forward=0.0, backward=0.0)
         with threadpool_limits(limits=threads, user_api="blas"):
             torch.set_num_threads(threads)
-            seconds = measure.interleaved(conv, rounds)
+            seconds = measure.interleaved(conv, conv_rounds)
         results.add(f"conv_{threads}_thread{'s' if threads > 1 else ''}",
                     measure.case(f"im2col conv (notebook 03) vs torch conv2d, forward + backward, {shape}, {threads} thread{'s' if threads > 1 else ''}",
                                  seconds, "numpy_im2col", "torch_conv2d", target=3.0, per=ARGS.conv_repeats, unit="s per pass", threads=threads,

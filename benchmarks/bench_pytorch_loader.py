@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=4, help="batches per training variant and round (the loader alone: 4 times as many)")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (15: the two-thread cases, compile among them, wander by 15%% over 7)")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it needs a C compiler and takes a minute)")
     parser.add_argument("--quick", action="store_true", help="synthetic photos, tiny sizes, 2 rounds, no compile: checks the code path")
     args = parser.parse_args(argv)
