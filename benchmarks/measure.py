@@ -41,11 +41,16 @@ class Timed(float):
     whose call includes a wait that is not the work (Keras' `fit` tearing down its tf.data iterator)."""
 
 
-def interleaved(variants: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
+def interleaved(variants: dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
+                pause: float = 0.0) -> dict[str, list[float]]:
     """{name: [seconds of each round]}: every variant once per round, the order reversed every other round.
 
     `warmup` rounds run first and are not counted (first calls trace, compile, fill caches). A variant that
     returns a `Timed` is counted for those seconds; any other return value, for the wall time of the call.
+    `pause`: seconds of sleep, not counted, before each call. After its work OpenBLAS keeps its threads
+    spinning for a while (as OpenMP does), and on a 2-core machine a variant that runs right after another
+    library's threads would share the cores with them: measured here, torch's two-thread convolution took
+    about 3 times as long straight after NumPy's as after a 0.3-second pause.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
@@ -54,6 +59,8 @@ def interleaved(variants: dict[str, Callable[[], object]], rounds: int, warmup: 
     for number in range(warmup + rounds):
         order = names if number % 2 == 0 else names[::-1]  # neither side always runs first
         for name in order:
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             result = variants[name]()
             elapsed = time.perf_counter() - start

@@ -34,6 +34,16 @@ def test_a_variant_that_reports_its_own_time_is_counted_for_it_not_for_the_wall_
     assert all(s >= 0.02 for s in seconds["wall"])
 
 
+def test_the_pause_before_each_call_is_waited_but_not_counted():
+    calls = []
+    start = time.perf_counter()
+    seconds = measure.interleaved({"a": lambda: calls.append(time.perf_counter()), "b": lambda: calls.append(time.perf_counter())},
+                                  rounds=2, warmup=0, pause=0.05)
+    assert all(later - earlier >= 0.05 for earlier, later in zip(calls, calls[1:]))  # every call waited first
+    assert time.perf_counter() - start >= 4 * 0.05
+    assert all(s < 0.05 for values in seconds.values() for s in values)  # and no call was charged for it
+
+
 def test_case_pairs_each_rounds_ratio_per_unit_of_work():
     # round 2 is slow for both sides (a busy machine): the paired ratio stays 2
     seconds = {"numpy": [2.0, 20.0, 2.2], "torch": [1.0, 10.0, 1.1]}

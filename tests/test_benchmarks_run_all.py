@@ -118,12 +118,20 @@ def test_the_real_numpy_and_torch_benchmarks_in_quick_mode(tmp_path):
     result = quick_run(tmp_path, "bench_numpy", "bench_pytorch_loader")
     assert result.returncode == 0, result.stderr
     numpy_rows = case_rows(result.stdout, "bench_numpy")
-    assert set(numpy_rows) == {"dnn_float64", "dnn_float32", "dnn_naive_float32", "conv_1_thread", "conv_2_threads"}
+    conv_parts = {"conv_part_im2col", "conv_part_forward_product", "conv_part_weight_gradients", "conv_part_col2im"}
+    choices = {"col2im_dcols_first_vs_per_offset", "col2im_add_at_vs_per_offset", "db_sum_vs_product"}
+    assert set(numpy_rows) == {"dnn_float64", "dnn_float32", "dnn_naive_float32", "conv_1_thread", "conv_2_threads"} | conv_parts | choices
     assert numpy_rows["conv_1_thread"][6].startswith("<= 3 (") and numpy_rows["conv_1_thread"][5] == "3"  # target, rounds
     record = json.loads((tmp_path / "data" / "benchmarks" / "bench_numpy.json").read_text())
     assert record["quick"] is True  # never promoted
     assert record["cases"]["dnn_naive_float32"]["z1_dtype"] == "float64"  # float64 weights promote the float32 data
     assert record["cases"]["dnn_float32"]["z1_dtype"] == "float32"
+    # each part is a share of the same whole pass; col2im is the backward pass minus its weight gradients, per round
+    assert {record["cases"][key]["denominator"] for key in conv_parts} == {"whole_pass"}
+    col2im = record["cases"]["conv_part_col2im"]["samples"]
+    backward = record["cases"]["col2im_dcols_first_vs_per_offset"]["samples"]["backward"]
+    weights = record["cases"]["conv_part_weight_gradients"]["samples"]["backward_without_dA"]
+    assert col2im["col2im"] == pytest.approx([a - b for a, b in zip(backward, weights)], abs=2e-6)
     torch_rows = case_rows(result.stdout, "bench_pytorch_loader")
     assert {"threads_1_vs_2", "fed_vs_memory", "loop_vs_loader", "pil_vs_fast_jpeg", "workers_0_vs_default"} <= set(torch_rows)
     assert "GPU rows" in result.stdout  # no GPU case measured: the table says so
