@@ -51,44 +51,20 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def keep_freed_memory() -> str:
-    """Ask glibc to keep freed memory for reuse instead of returning it to the kernel; returns what was done.
-
-    By default glibc serves large arrays with fresh pages from the kernel and hands them back when freed, and
-    its threshold for that moves with what was freed before. Each convolution pass here allocates and frees
-    about 100 MB, so a pass either reused memory or page-faulted all of it in again depending on what ran
-    before: measured here, torch's pass took 35 ms after another torch pass and 20 ms after a NumPy one, and
-    both sides were steady (NumPy 42 ms, torch 23 ms, one thread) once freed memory was kept. Both sides get
-    the same allocator; the benchmark compares the computations.
-    """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl): nothing to set
-        return "default allocator (not glibc)"
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    if mallopt(M_MMAP_THRESHOLD, 256 << 20) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1):
-        return "glibc keeps freed memory (mallopt: mmap threshold 256 MB, no trimming)"
-    return "default allocator (mallopt refused)"
-
-
 ARGS = parse_args()
-ALLOCATOR = keep_freed_memory()  # before NumPy and torch allocate anything
+
 # OpenBLAS sizes its thread pool when it loads: allow the most threads asked for, then limit per case.
 # Only OpenBLAS's own variable: with OMP_NUM_THREADS=2 set at start-up, torch's convolution after
 # torch.set_num_threads(1) and a pause took twice as long as without it (measured here), which would
 # flatter NumPy.
 os.environ["OPENBLAS_NUM_THREADS"] = str(max(ARGS.threads))
 
+from benchmarks import measure  # noqa: E402
+
+ALLOCATOR = measure.keep_freed_memory()  # before NumPy and torch allocate anything
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
-
-from benchmarks import measure  # noqa: E402
 
 LAYERS_DIMS = [12288, 20, 7, 5, 1]
 PAUSE = 0.3  # seconds between variants, so neither side shares the cores with the other's spinning threads (measure.interleaved)

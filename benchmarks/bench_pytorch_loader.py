@@ -32,9 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-import torch  # noqa: E402
-
 from benchmarks import measure  # noqa: E402
+
+ALLOCATOR = measure.keep_freed_memory()  # before torch allocates: every training step frees and reallocates its activations
+import torch  # noqa: E402
 from helpers import setup  # noqa: E402
 from helpers.data import get_dataset  # noqa: E402
 from helpers.torch_data import FastJpegLoader, default_num_workers, make_loaders  # noqa: E402
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
     results = measure.Results("bench_pytorch_loader", quick, {
         "dataset": dataset.name, "training_photos": len(dataset.files("train")[0]), "image_size": args.image_size,
         "batch_size": args.batch_size, "batches_per_round": args.batches, "loader_batches_per_round": 4 * args.batches,
-        "rounds": args.rounds, "num_workers": workers, "torch_threads": threads})
+        "rounds": args.rounds, "num_workers": workers, "torch_threads": threads, "allocator": ALLOCATOR})
     print(f"dataset {dataset.name}, image size {args.image_size}, batch {args.batch_size}, {args.batches} batches per variant "
           f"and round, {args.rounds} rounds, {os.cpu_count()} CPUs, {threads} torch threads, default num_workers {workers}", flush=True)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -124,6 +125,8 @@ def test_the_real_numpy_and_torch_benchmarks_in_quick_mode(tmp_path):
     assert numpy_rows["conv_1_thread"][6].startswith("<= 3 (") and numpy_rows["conv_1_thread"][5] == "3"  # target, rounds
     record = json.loads((tmp_path / "data" / "benchmarks" / "bench_numpy.json").read_text())
     assert record["quick"] is True  # never promoted
+    if sys.platform == "linux" and platform.libc_ver()[0] == "glibc":  # freed memory is kept, so no side pays page faults
+        assert record["settings"]["allocator"].startswith("glibc keeps freed memory")
     assert record["cases"]["dnn_naive_float32"]["z1_dtype"] == "float64"  # float64 weights promote the float32 data
     assert record["cases"]["dnn_float32"]["z1_dtype"] == "float32"
     # each part is a share of the same whole pass; col2im is the backward pass minus its weight gradients, per round
