@@ -1,4 +1,4 @@
-"""The figures every notebook draws, saved to images/<notebook>/ (matplotlib only)."""
+"""The figures every notebook draws, saved under data/ (a record run's are promoted to images/; matplotlib only)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,13 +16,16 @@ def _plt():
 
 
 def save_fig(notebook: str, name: str, fig=None, dpi: int = 100, photos: bool = False) -> Path:
-    """Save the current (or given) figure as images/<notebook-stem>/<name>.png.
+    """Save the current (or given) figure under data/ and return its path.
 
-    In quick mode the figure goes to data/images-quick/ instead: the committed figures
-    in images/ show real runs, and synthetic quick-mode pictures must not replace them.
-    A figure that shows photos (`photos=True`: grids, augmentations, predictions) goes to
-    data/images/ in every mode: the photos belong to their authors, so the repository
-    ships only charts (curves, confusion matrices, comparisons).
+    A real run writes data/figures/<notebook-stem>/<name>.png and lists it in that folder's
+    run.json (the figures of the latest run, reset by the first figure a new process saves).
+    The committed figures in images/ change only when a run becomes a record:
+    `tools/publish_records.py promote ... --figures` copies the listed ones there, so a
+    learner's run never modifies the checkout. Quick mode writes data/images-quick/
+    (synthetic pictures). A figure that shows photos (`photos=True`: grids, augmentations,
+    predictions) goes to data/images/ in every mode and is never promoted: the photos belong
+    to their authors, so the repository ships only charts (curves, confusion matrices, comparisons).
     """
     stem = Path(notebook).name.removesuffix(".ipynb")
     if setup.QUICK:
@@ -30,11 +33,44 @@ def save_fig(notebook: str, name: str, fig=None, dpi: int = 100, photos: bool = 
     elif photos:
         folder = setup.DATA_DIR / "images"
     else:
-        folder = setup.IMAGES_DIR
+        folder = setup.DATA_DIR / FIGURES_FOLDER
     path = folder / stem / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     (fig or _plt().gcf()).savefig(path, dpi=dpi, bbox_inches="tight")
+    if folder == setup.DATA_DIR / FIGURES_FOLDER:
+        _list_in_run(path)
     return path
+
+
+FIGURES_FOLDER = "figures"
+RUN_LIST = "run.json"
+_listed_this_process: set[Path] = set()
+
+
+def _list_in_run(path: Path) -> None:
+    """Add path to its folder's run.json: the figures the latest run (this process) saved."""
+    import json
+    import os
+    import time
+
+    run_list = path.parent / RUN_LIST
+    figures = {}
+    if path.parent in _listed_this_process and run_list.exists():
+        figures = json.loads(run_list.read_text(encoding="utf-8")).get("figures", {})
+    _listed_this_process.add(path.parent)
+    figures[path.name] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    run_list.write_text(json.dumps({"process": os.getpid(), "figures": figures}, indent=2) + "\n", encoding="utf-8")
+
+
+def run_figures(stem: str, data_dir: Path | None = None) -> list[Path]:
+    """The figures the latest real run of a notebook saved (data/figures/<stem>/run.json)."""
+    import json
+
+    folder = Path(data_dir or setup.DATA_DIR) / FIGURES_FOLDER / stem
+    run_list = folder / RUN_LIST
+    if not run_list.exists():
+        return []
+    return [folder / name for name in json.loads(run_list.read_text(encoding="utf-8"))["figures"] if (folder / name).exists()]
 
 
 def _as_image(image) -> np.ndarray:

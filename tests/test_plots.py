@@ -18,13 +18,29 @@ def close_figures():
     plt.close("all")
 
 
-@pytest.mark.parametrize("quick, folder", [(False, "images"), (True, "data/images-quick")])
+@pytest.mark.parametrize("quick, folder", [(False, "data/figures"), (True, "data/images-quick")])
 def test_save_fig_folder_depends_on_quick_mode(project_dirs, monkeypatch, quick, folder):
     monkeypatch.setattr(setup, "QUICK", quick)
     fig = plots.plot_costs([1.0, 0.5, 0.25])
     path = plots.save_fig("01_numpy_logistic_regression.ipynb", "costs", fig)
     assert path == project_dirs / folder / "01_numpy_logistic_regression" / "costs.png"
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_real_run_never_writes_images(project_dirs, monkeypatch):
+    """A learner's run leaves the committed figures alone; run.json lists what this run saved."""
+    monkeypatch.setattr(setup, "QUICK", False)
+    monkeypatch.setattr(plots, "_listed_this_process", set())
+    stale = project_dirs / "data" / "figures" / "03_numpy_cnn" / "run.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"process": 1, "figures": {"old.png": "2026-01-01"}}')
+    (stale.parent / "old.png").write_bytes(b"x")
+    plots.save_fig("03_numpy_cnn", "history", plots.plot_costs([1.0, 0.5]))
+    plots.save_fig("03_numpy_cnn", "grid", plots.plot_costs([1.0, 0.5]), photos=True)
+    plots.save_fig("03_numpy_cnn", "batch_cost", plots.plot_costs([2.0, 1.0]))
+    assert not (project_dirs / "images").exists()
+    assert [p.name for p in plots.run_figures("03_numpy_cnn", project_dirs / "data")] == ["history.png", "batch_cost.png"]
+    assert plots.run_figures("01_numpy_logistic_regression", project_dirs / "data") == []
 
 
 def test_save_fig_saves_the_current_figure(project_dirs, monkeypatch):

@@ -47,6 +47,23 @@ DRIVE_END = re.compile(r"^\s*use_google_drive\(")
 # Execution leaves these behind; they are never worth committing.
 RUN_ONLY_CELL_METADATA = ("execution", "papermill", "collapsed", "scrolled")
 UPPER_CASE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Each measured notebook shows, right after its opening cell, the key figure of the run that made its
+# record (images/<stem>/<file>), as a markdown-cell attachment: it renders on GitHub, in Colab and in an
+# offline JupyterLab alike, where a relative link fails in Colab and an absolute one offline.
+KEY_FIGURE_CELL_ID = "key-figure"
+KEY_FIGURES = {  # stem: (file in images/<stem>/, what it shows)
+    "00_get_the_data": ("image_sizes.png", "The photos' sizes, before they are resized"),
+    "01_numpy_logistic_regression": ("cost.png", "The training cost of the one-neuron model at the learning rate validation chose"),
+    "02_numpy_deep_neural_network": ("gd_vs_adam.png", "Gradient descent against mini-batches with Adam, the same network and epochs"),
+    "03_numpy_cnn": ("history.png", "The NumPy CNN's training: cost and accuracy by epoch"),
+    "04_keras_cnn_csv": ("improved_training_curves.png", "The improved Keras CNN's training curves"),
+    "05_keras_cnn_cpu": ("training_curves.png", "The CPU-sized Keras CNN's training curves"),
+    "07_pytorch_cnn": ("history.png", "The PyTorch CNN's training curves"),
+    "07b_pytorch_recipe": ("recipe_steps.png", "What each step of the recipe bought, on validation"),
+    "09_transfer_learning_pytorch": ("comparison.png", "Zero-shot, head only, and fine-tuned: test accuracy"),
+    "10_the_whole_series": ("accuracy_vs_time.png", "Every notebook's test accuracy against its training time"),
+}
+RUNS_DIR = Path(__file__).resolve().parent.parent / "docs" / "runs"
 NOTEBOOK_NAME = re.compile(r"^(?P<number>\d\d)_[a-z0-9_]+\.ipynb$")
 
 
@@ -111,8 +128,13 @@ def title_of(nb, path: Path) -> str:
     return path.stem
 
 
-def nav_source(paths: list[Path], index: int, titles: list[str], repo_url: str) -> str:
-    """The badge, then links to the previous and next notebook (relative, and in Colab)."""
+def run_page_url(repo_url: str, stem: str) -> str:
+    """The rendered measured run on GitHub (docs/runs/<stem>.md), for Colab, where relative links fail."""
+    return f"https://github.com/{repo_slug(repo_url)}/blob/{BRANCH}/docs/runs/{stem}.md"
+
+
+def nav_source(paths: list[Path], index: int, titles: list[str], repo_url: str, runs_dir: Path = RUNS_DIR) -> str:
+    """The badge, then links to the previous and next notebook (relative, and in Colab), and the measured run."""
     name = paths[index].name
     lines = [NAV_MARKER, f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(repo_url, name)})", ""]
     local, in_colab = [], []
@@ -124,9 +146,30 @@ def nav_source(paths: list[Path], index: int, titles: list[str], repo_url: str) 
         local.append(f"Next: [{titles[index + 1]}]({paths[index + 1].name}) →")
         in_colab.append(f"[next]({colab_url(repo_url, paths[index + 1].name)})")
     lines.append(" · ".join(local))
+    stem = paths[index].stem
+    if (runs_dir / f"{stem}.md").exists():
+        lines += ["", f"Every output of the measured run, without running anything: [docs/runs/{stem}.md](../docs/runs/{stem}.md)"]
+        in_colab.append(f"[the measured run]({run_page_url(repo_url, stem)})")
     if in_colab:
         lines += ["", "In Colab: " + " · ".join(in_colab)]
     return "\n".join(lines)
+
+
+def key_figure_cell(stem: str, images_dir: Path, repo_url: str, runs_dir: Path = RUNS_DIR):
+    """The markdown cell that shows the measured run's key figure as an attachment; None if it has none."""
+    import base64
+
+    if stem not in KEY_FIGURES:
+        return None
+    file, caption = KEY_FIGURES[stem]
+    image = images_dir / stem / file
+    if not image.exists():
+        return None
+    where = (f" [Every output of that run]({run_page_url(repo_url, stem)})." if (runs_dir / f"{stem}.md").exists() else "")
+    cell = nbformat.v4.new_markdown_cell(f"![{caption}](attachment:{file})\n\n*The measured run: {caption[0].lower() + caption[1:]}.*{where}")
+    cell["id"] = KEY_FIGURE_CELL_ID
+    cell["attachments"] = {file: {"image/png": base64.b64encode(image.read_bytes()).decode("ascii")}}
+    return cell
 
 
 def _cell_index(nb, predicate) -> list[int]:
@@ -229,6 +272,25 @@ def refresh(nb, paths: list[Path], index: int, titles: list[str], repo_url: str)
             if match and with_drive_lines(cell.source) != cell.source:
                 cell.source = with_drive_lines(cell.source)
                 changed.append("Colab Google Drive lines (USE_DRIVE) missing or stale")
+
+    images_dir = path.parent.parent / "images"
+    wanted_figure = key_figure_cell(path.stem, images_dir, repo_url)
+    figures = _cell_index(nb, lambda c: c.get("id") == KEY_FIGURE_CELL_ID)
+    current = nb.cells[figures[0]] if len(figures) == 1 else None
+    opening = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and not _is_nav_cell(c)
+                    and c.get("id") != KEY_FIGURE_CELL_ID), None)
+    in_place = bool(figures) and opening is not None and figures == [opening + 1]
+    if wanted_figure is None and figures:
+        changed.append("key-figure cell without a key figure in images/")
+        for i in reversed(figures):
+            del nb.cells[i]
+    elif wanted_figure is not None and (not in_place or current.source != wanted_figure.source
+                                        or current.get("attachments") != wanted_figure["attachments"]):
+        changed.append("key-figure cell " + ("missing" if not figures else "stale"))
+        for i in reversed(figures):
+            del nb.cells[i]
+        opening = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and not _is_nav_cell(c))
+        nb.cells.insert(opening + 1, nbformat.from_dict(wanted_figure))
 
     wanted = expected_metadata(path)
     if dict(nb.metadata) != wanted:

@@ -8,14 +8,18 @@ invisible in JupyterLab, Colab and on GitHub):
 
 REF is a record (helpers/records.py), KEY a dotted path into it, optionally scaled
 (`train_seconds / 60`), FORMAT a Python format spec (`.3f`, `.1%`, `,.0f`; default: as is).
-Markers are read in notebooks/*.ipynb (markdown cells) and README.md. A marker whose record
+Markers are read in notebooks/*.ipynb (markdown cells), README.md and docs/ (not docs/runs/). A marker whose record
 is not committed yet renders as "not measured yet"; one whose key the record lacks is an error.
 README's generated parts are rewritten too: the notebooks table (tools/readme_tables.py) and
 the performance section (benchmarks.table.fill_readme, from records/benchmarks/).
 
     python tools/publish_records.py                      # rewrite every marker's value from the records
     python tools/publish_records.py --check              # change nothing; list stale markers, exit 1 if any
-    python tools/publish_records.py promote data/results/07_pytorch_cnn.json 07_pytorch_cnn/filtered
+    python tools/publish_records.py promote data/results/07_pytorch_cnn.json 07_pytorch_cnn/filtered --figures
+
+`--figures` also copies the charts that run saved (data/figures/<stem>/, listed in its run.json)
+into images/<stem>/: the committed figures are always those of a record's run. Give it for the
+record of a notebook's default data only.
 """
 from __future__ import annotations
 
@@ -74,7 +78,9 @@ def fill_readme(text: str, cache: dict | None = None) -> str:
 
 
 def published_files(root: Path = ROOT) -> list[Path]:
-    return [root / "README.md", *sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    """README, the notebooks and docs/ (not docs/runs/: a rendered run shows its own run's numbers)."""
+    docs = sorted(p for p in (root / "docs").rglob("*.md") if "runs" not in p.relative_to(root / "docs").parts)
+    return [root / "README.md", *sorted((root / "notebooks").glob("[0-9][0-9]*_*.ipynb")), *docs]
 
 
 def fill_file(path: Path, write: bool, cache: dict) -> bool:
@@ -104,12 +110,28 @@ def stale_files(root: Path = ROOT) -> list[Path]:
     return [path for path in published_files(root) if fill_file(path, write=False, cache=cache)]
 
 
+def promote_figures(stem: str, data_dir: Path | None = None, images_dir: Path | None = None) -> list[Path]:
+    """Copy the charts of a notebook's latest real run into images/<stem>/; the copies' paths."""
+    import shutil
+
+    from helpers import plots, setup
+
+    figures = plots.run_figures(stem, data_dir)
+    if not figures:
+        raise SystemExit(f"no figures listed in data/figures/{stem}/run.json: run the notebook without CATSDOGS_QUICK first")
+    target = Path(images_dir or setup.IMAGES_DIR) / stem
+    target.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(figure, target / figure.name)) for figure in figures]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["promote"]:
         parser = argparse.ArgumentParser(prog="tools/publish_records.py promote", description="Turn a real run's results file into a record.")
         parser.add_argument("source", help="data/results/<notebook>.json or data/benchmarks/<name>.json")
         parser.add_argument("ref", help="<notebook-stem or benchmarks>/<label>, e.g. 07_pytorch_cnn/filtered")
+        parser.add_argument("--figures", action="store_true",
+                            help="copy the run's charts (data/figures/<stem>/run.json) into images/<stem>/")
         args = parser.parse_args(argv[1:])
         try:
             path = records.promote(args.source, args.ref)
@@ -117,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"not promoted: {error}", file=sys.stderr)
             return 2
         print(f"wrote {path.relative_to(ROOT)}; now run `make records` to refresh the published numbers")
+        if args.figures:
+            for figure in promote_figures(args.ref.split("/")[0]):
+                print(f"wrote {figure.relative_to(ROOT)}")
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a published number is stale")
