@@ -153,7 +153,7 @@ def test_a_readme_table_that_disagrees_with_the_records_is_stale(monkeypatch, tm
     (tmp_path / "notebooks").mkdir()
     notebook_file(tmp_path / "notebooks" / "07_pytorch_cnn.ipynb", "get_dataset()")
     readme = tmp_path / "README.md"
-    readme.write_text(f"{readme_tables.BEGIN}\n{readme_tables.END}\n")
+    readme.write_text(f"{readme_tables.SERIES_BEGIN}\n{readme_tables.SERIES_END}\n")
     monkeypatch.setattr(records, "RECORDS_DIR", tmp_path / "records")
     monkeypatch.setattr(readme_tables, "ROOT", tmp_path)
     assert records_tool.fill_file(readme, write=True, cache={})          # the empty table is filled
@@ -199,3 +199,20 @@ def test_ci_record_times_each_stage_and_its_run_becomes_the_test_time_record(tmp
     assert failing.returncode == 3
     with pytest.raises(records.RecordError, match="failed"):
         records.promote(tmp_path / "data" / "ci" / "ci-run.json", "ci/fresh-clone", tmp_path / "records")
+
+
+def test_readme_s_table_gives_the_result_and_time_of_the_default_data_s_record(tmp_path):
+    measured = notebook_file(tmp_path / "01_logistic.ipynb", 'h5_source(default_source="filtered")')
+    unmeasured = notebook_file(tmp_path / "06_gpu.ipynb", "get_dataset()")
+    filtered = {**RUN, "dataset": "cats_and_dogs_filtered-0123abcd", "test_accuracy": 0.61, "kernel_seconds": 200,
+                "recorded_at": "2026-12-07T05:00:00+0000"}
+    classic = {**RUN, "dataset": "catvnoncat", "test_accuracy": 0.70, "recorded_at": "2026-12-08T05:00:00+0000"}
+    on_gpu = {**filtered, "kernel_seconds": 30, "machine": {"cores": 8, "gpu": "NVIDIA T4"}}
+    all_records = {"01_logistic/filtered": filtered, "01_logistic/catvnoncat": classic, "01_logistic/filtered-gpu": on_gpu}
+    rows = readme_tables.series_table([measured, unmeasured], all_records, "https://github.com/o/r").splitlines()[2:]
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert cells[0] == "01" and cells[3:6] == ["test accuracy 0.610", "about 3.3 min (whole notebook)", "about 30 s (whole notebook)"]
+    assert "colab.research.google.com/github/o/r/blob/main/notebooks/01_logistic.ipynb" in cells[6]
+    assert rows[1].count("not measured yet") == 3
+    only_classic = readme_tables.series_table([measured], {"01_logistic/catvnoncat": classic}, "https://github.com/o/r")
+    assert "test accuracy 0.700 (on catvnoncat)" in only_classic  # another data set says which

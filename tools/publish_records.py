@@ -10,8 +10,8 @@ REF is a record (helpers/records.py), KEY a dotted path into it, optionally scal
 (`train_seconds / 60`), FORMAT a Python format spec (`.3f`, `.1%`, `,.0f`; default: as is).
 Markers are read in notebooks/*.ipynb (markdown cells), README.md and docs/ (not docs/runs/). A marker whose record
 is not committed yet renders as "not measured yet"; one whose key the record lacks is an error.
-README's generated parts are rewritten too: the notebooks table (tools/readme_tables.py) and
-the performance section (benchmarks.table.fill_readme, from records/benchmarks/).
+The generated parts are rewritten too: README's series table and docs/measurements.md's table of
+every record (tools/readme_tables.py) and its benchmark section (benchmarks.table.fill_readme).
 
     python tools/publish_records.py                      # rewrite every marker's value from the records
     python tools/publish_records.py --check              # change nothing; list stale markers, exit 1 if any
@@ -73,8 +73,16 @@ def fill_benchmarks(text: str) -> str:
 
 
 def fill_readme(text: str, cache: dict | None = None) -> str:
-    """README.md: its markers, the generated notebooks table and the performance section."""
-    return fill_benchmarks(readme_tables.fill_notebooks_table(fill_text(text, cache)))
+    """README.md: its markers and the series table."""
+    return readme_tables.fill_series_table(fill_text(text, cache))
+
+
+def fill_measurements(text: str, cache: dict | None = None) -> str:
+    """docs/measurements.md: its markers, the table of every record and the benchmark tables."""
+    return fill_benchmarks(readme_tables.fill_notebooks_table(fill_text(text, cache), prefix="../"))
+
+
+GENERATED = {"README.md": fill_readme, "measurements.md": fill_measurements}
 
 
 def published_files(root: Path = ROOT) -> list[Path]:
@@ -99,7 +107,7 @@ def fill_file(path: Path, write: bool, cache: dict) -> bool:
             nbformat.write(nb, path)
         return changed
     text = path.read_text(encoding="utf-8")
-    new = fill_readme(text, cache) if path.name == "README.md" else fill_text(text, cache)
+    new = GENERATED.get(path.name, fill_text)(text, cache)
     if new != text and write:
         path.write_text(new, encoding="utf-8")
     return new != text
