@@ -209,10 +209,13 @@ def test_readme_s_table_gives_the_result_and_time_of_the_default_data_s_record(t
     classic = {**RUN, "dataset": "catvnoncat", "test_accuracy": 0.70, "recorded_at": "2026-12-08T05:00:00+0000"}
     on_gpu = {**filtered, "kernel_seconds": 30, "machine": {"cores": 8, "gpu": "NVIDIA T4"}}
     all_records = {"01_logistic/filtered": filtered, "01_logistic/catvnoncat": classic, "01_logistic/filtered-gpu": on_gpu}
-    rows = readme_tables.series_table([measured, unmeasured], all_records, "https://github.com/o/r").splitlines()[2:]
+    rows = readme_tables.series_table([measured, unmeasured], all_records, "https://github.com/o/r", tmp_path).splitlines()[2:]
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
     assert cells[0] == "01" and cells[3:6] == ["test accuracy 0.610", "about 3.3 min (whole notebook)", "about 30 s (whole notebook)"]
     assert "colab.research.google.com/github/o/r/blob/main/notebooks/01_logistic.ipynb" in cells[6]
     assert rows[1].count("not measured yet") == 3
-    only_classic = readme_tables.series_table([measured], {"01_logistic/catvnoncat": classic}, "https://github.com/o/r")
+    only_classic = readme_tables.series_table([measured], {"01_logistic/catvnoncat": classic}, "https://github.com/o/r", tmp_path)
     assert "test accuracy 0.700 (on catvnoncat)" in only_classic  # another data set says which
+    (tmp_path / "01_logistic.md").write_text("every output")
+    linked = readme_tables.series_table([measured], all_records, "https://github.com/o/r", tmp_path)
+    assert "[test accuracy 0.610](docs/runs/01_logistic.md)" in linked

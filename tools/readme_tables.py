@@ -179,8 +179,10 @@ def run_time(record: dict) -> str:
 SERIES_COLUMNS = ("#", "notebook", "you learn", "expected result", "time on 2 CPU cores", "on a GPU", "Colab")
 
 
-def series_table(notebooks: list[Path], all_records: dict[str, dict], repo_url: str) -> str:
-    """README's table: what each notebook teaches, the result to expect and how long it takes, from records."""
+def series_table(notebooks: list[Path], all_records: dict[str, dict], repo_url: str, runs_dir: Path | None = None) -> str:
+    """README's table: what each notebook teaches, the result to expect and how long it takes, from records;
+    the result links the rendered run (docs/runs/<stem>.md) where there is one."""
+    runs_dir = ROOT / "docs" / "runs" if runs_dir is None else runs_dir
     lines = ["| " + " | ".join(SERIES_COLUMNS) + " |", "|" + "---|" * len(SERIES_COLUMNS)]
     for notebook in notebooks:
         stem, source = notebook.stem, default_source(notebook)
@@ -192,7 +194,10 @@ def series_table(notebooks: list[Path], all_records: dict[str, dict], repo_url: 
         if stem in NO_DATA:
             cells += ["every result in one table and chart", "no training", "no training"]
         else:
-            cells.append(expected_result(cpu[1], source) if cpu else "not measured yet")
+            result = expected_result(cpu[1], source) if cpu else "not measured yet"
+            if cpu and (runs_dir / f"{stem}.md").exists():
+                result = f"[{result}](docs/runs/{stem}.md)"
+            cells.append(result)
             cells.append(run_time(cpu[1]) if cpu else "not measured yet")
             cells.append(run_time(gpu[1]) if gpu else "not measured yet")
         cells.append(f"[![Open In Colab]({COLAB_BADGE})]({colab_url(repo_url, notebook.name)})")
