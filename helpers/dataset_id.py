@@ -13,8 +13,8 @@ digest: the first 12 hex digits of the SHA-256 of one line per usable photo, sor
 already computed (the manifest's `sha1` column; skipped files do not count). The split is part
 of it: the same photos split differently give different test sets, hence different data.
 Computing it reads manifest.csv only: cheap enough for every run.
-label: the series' name for photos it publishes records on (KNOWN), else the name of the
-folder the photos came from. Two results are on the same photos when their `photos_key`
+label: the series' name for photos it publishes records on (KNOWN), else the download's name
+("petimages", "kaggle"), else the name of the folder the photos came from. Two results are on the same photos when their `photos_key`
 (digest and subset, the label left out) are equal.
 """
 from __future__ import annotations
@@ -48,8 +48,9 @@ def photos_digest(manifest_path: str | Path) -> str:
 
 
 def _label(name: str, report: dict) -> str:
-    folder = Path(report.get("source", "")).name.lower()
-    return folder or PATH_HASH_NAME.sub(r"\g<label>", name) or "photos"
+    if not PATH_HASH_NAME.match(name):  # a download ("petimages", "kaggle"), named by get_dataset after its source
+        return name.lower()
+    return Path(report.get("source", "")).name.lower() or PATH_HASH_NAME.sub(r"\g<label>", name)
 
 
 def identity_of(name: str, data_dir: str | Path | None = None) -> str | None:

@@ -45,6 +45,14 @@ def test_other_photos_or_other_splits_get_another_name(tmp_path, project_dirs):
     assert dataset_id.photos_key(dataset_id.identity_of(get_dataset(resplit, progress=False).name)) != dataset_id.photos_key(base)
 
 
+def test_a_download_is_labelled_by_its_source(tmp_path, project_dirs):
+    from helpers.data import clean_folder
+
+    dataset = clean_folder(make_photos(tmp_path / "PetImages"), "petimages", progress=False)
+    name = dataset_id.identity_of(dataset.name)
+    assert name.startswith("petimages-") and dataset_id.IDENTITY.match(name)
+
+
 def test_a_training_subset_is_named_after_the_whole_and_its_size(tmp_path, project_dirs):
     folder = make_photos(tmp_path / "photos", cats=12, dogs=12)
     whole = dataset_id.identity_of(get_dataset(folder, progress=False).name)
