@@ -3,7 +3,8 @@
 A record is the results file of one real (not quick-mode) run, promoted into the
 repository: `records/<notebook-stem>/<label>.json` (or `records/benchmarks/<name>.json`).
 It holds the figures and how they were made: date, machine, data and its counts, the
-parameters and CATSDOGS_* settings. README tables and the numbers quoted in the notebooks'
+parameters and CATSDOGS_* settings; the data by its content name (helpers/dataset_id.py), so a
+learner's run on the same photos matches the record. README tables and the numbers quoted in the notebooks'
 prose are generated from records (tools/publish_records.py); notebook 10 draws them.
 
 A reference names a record by its path without `.json`: "07_pytorch_cnn/filtered".
@@ -20,6 +21,8 @@ import os
 import re
 import time
 from pathlib import Path
+
+from helpers import dataset_id
 
 _CHECKOUT_RECORDS = Path(__file__).resolve().parent.parent / "records"
 _PACKAGED_RECORDS = Path(__file__).resolve().parent / "records_data"
@@ -101,6 +104,9 @@ def promote(source: str | Path, ref: str, directory: str | Path | None = None) -
         raise RecordError(f"{source} is a run that failed (a stage's exit status is not 0): fix it and run it again")
     if "machine" not in results:
         raise RecordError(f"{source} does not say which machine made it; rerun it with the current helpers")
+    content_name = dataset_id.identity_of(results.get("dataset", ""))  # a results file from before content names
+    if content_name:
+        results = {**results, "dataset_folder": results["dataset"], "dataset": content_name}
     path = record_path(ref, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"record": ref, "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **results}

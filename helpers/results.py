@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import setup
+from helpers import dataset_id, setup
 
 REQUIRED = ("notebook", "quick", "dataset", "n_train", "n_val", "n_test", "train_accuracy", "test_accuracy")
 TABLE_COLUMNS = ("notebook", "quick", "dataset", "n_train", "n_val", "n_test", "train_accuracy", "val_accuracy", "test_accuracy", "train_seconds")
@@ -160,6 +160,9 @@ def record_results(notebook: str, metrics: dict, directory: str | Path | None = 
 
     A trained model's size goes in `model_parameters` (an int under `parameters`, the old
     name, is moved there: `parameters` holds the notebook's parameters cell).
+    `dataset`: a dataset made by get_dataset is recorded by its content name
+    (helpers/dataset_id.py: the same photos, the same name, wherever they are), its cache
+    folder's name as `dataset_folder`; quick-mode runs keep their folder's name ("synthetic").
     Besides the metrics it records where and how they were made: the machine, the values
     of the notebook's `parameters` cell and the CATSDOGS_* settings, the kernel's age
     (`kernel_seconds`: the whole notebook's run time when it ran top to bottom), so that
@@ -171,6 +174,9 @@ def record_results(notebook: str, metrics: dict, directory: str | Path | None = 
     if missing:
         raise ValueError(f"record_results({notebook!r}) is missing {missing}; every notebook records {list(REQUIRED)}.")
     record["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    content_name = None if record["quick"] else dataset_id.identity_of(record["dataset"])
+    if content_name:
+        record["dataset_folder"], record["dataset"] = record["dataset"], content_name
     if isinstance(record.get("parameters"), int):  # a model's parameter count, not the parameters cell
         record["model_parameters"] = record.pop("parameters")
     record.setdefault("parameters", notebook_parameters(record["notebook"]))

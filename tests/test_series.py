@@ -175,29 +175,81 @@ def run_series_notebook(tmp_path, monkeypatch, results: dict, records_found: dic
     return {row["notebook"]: row for row in saved["rows"]}
 
 
+SERIES = ["01", "02", "03", "04", "05", "06", "07", "07b", "08", "09"]
+
+
 def test_notebook_10_compares_quick_mode_results_and_marks_them(tmp_path, monkeypatch):
     quick = {stem: result(stem, accuracy, quick=True) for stem, accuracy in
-             (("01_numpy_logistic_regression", 0.60), ("03_numpy_cnn", 0.75))}
+             (("01_numpy_logistic_regression", 0.60), ("02_numpy_deep_neural_network", 0.65), ("05_keras_cnn_cpu", 0.75))}
     rows = run_series_notebook(tmp_path, monkeypatch, quick, {}, quick=True)
-    assert list(rows) == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
-    assert rows["01"]["source"] == rows["03"]["source"] == "your run, quick mode"
-    assert rows["03"]["data"] == "synthetic photos (quick mode)"
-    assert rows["03"]["what the idea bought"] == "+15.0 points over 01"
-    assert rows["02"]["source"] == "not run, no record" and rows["02"]["test accuracy"] is None
+    assert list(rows) == SERIES
+    assert rows["01"]["source"] == rows["02"]["source"] == "your run, quick mode"
+    assert rows["02"]["data"] == "synthetic photos (quick mode)"
+    assert rows["01"]["what the idea bought"] == "the starting point"
+    assert rows["02"]["what the idea bought"] == "+5.0 points vs 01: hidden layers; also its own learning rate and steps"
+    assert rows["05"]["what the idea bought"] == "not comparable: no 03 result on these photos"  # 05 builds on 03, not on 02
+    assert rows["03"]["source"] == "not run, no record" and rows["03"]["test accuracy"] is None
+    assert (tmp_path / "data" / "images-quick" / "10_the_whole_series" / "accuracy_vs_time.png").is_file()
 
 
-def test_notebook_10_falls_back_to_records_and_never_compares_different_data(tmp_path, monkeypatch):
+def test_notebook_10_compares_each_notebook_with_the_one_it_builds_on_and_names_what_else_differs(tmp_path, monkeypatch):
     committed = {
         "01_numpy_logistic_regression/catvnoncat": result("01_numpy_logistic_regression", 0.70, dataset="catvnoncat", n_test=50),
         "01_numpy_logistic_regression/filtered": result("01_numpy_logistic_regression", 0.56),
-        "03_numpy_cnn/petimages": result("03_numpy_cnn", 0.80, dataset="petimages", n_test=2500),
-        "05_keras_cnn_cpu/filtered": result("05_keras_cnn_cpu", 0.70, model_parameters=2302),
-        "07_pytorch_cnn/filtered": result("07_pytorch_cnn", 0.852, model_parameters=389_000),
+        "02_numpy_deep_neural_network/petimages": result("02_numpy_deep_neural_network", 0.60, dataset="petimages", n_test=2500),
+        "03_numpy_cnn/filtered": result("03_numpy_cnn", 0.71, epochs=20, model_parameters=8081),
+        "05_keras_cnn_cpu/filtered": result("05_keras_cnn_cpu", 0.68, epochs=23, model_parameters=2271),
+        "07_pytorch_cnn/filtered": result("07_pytorch_cnn", 0.80, epochs=20, model_parameters=97_938),
+        "07b_pytorch_recipe/filtered": result("07b_pytorch_recipe", 0.86, epochs=60, model_parameters=389_410),
     }
     rows = run_series_notebook(tmp_path, monkeypatch, {}, committed, quick=False)
+    assert list(rows) == SERIES
     assert rows["01"]["source"] == "record 01_numpy_logistic_regression/filtered"
     assert rows["01"]["data"] == "cats_and_dogs_filtered: 2000 train / 500 test"
-    assert rows["03"]["what the idea bought"] == "first result on this data"   # PetImages: not compared with 01
-    assert rows["05"]["what the idea bought"] == "+14.0 points over 01" and rows["05"]["parameters"] == 2302 and isinstance(rows["05"]["parameters"], int)
-    assert rows["07"]["what the idea bought"] == "+15.2 points over 05" and rows["07"]["parameters"] == 389_000
+    assert rows["03"]["what the idea bought"] == "not comparable: no 02 result on these photos"  # 02 is on PetImages
+    bought_05 = rows["05"]["what the idea bought"]
+    assert bought_05.startswith("-3.0 points vs 03: separable convolutions") and "Keras, 180x180 photos" in bought_05
+    assert "epochs 20 -> 23" in bought_05 and "parameters 8,081 -> 2,271" in bought_05 and rows["05"]["parameters"] == 2271
+    bought_07b = rows["07b"]["what the idea bought"]  # the recipe's gain shares its credit with 40 more epochs and a wider network
+    assert bought_07b.startswith("+6.0 points vs 07: a recipe") and "epochs 20 -> 60" in bought_07b and "97,938 -> 389,410" in bought_07b
     assert rows["09"]["source"] == "not run, no record"
+    assert (tmp_path / "images" / "10_the_whole_series" / "accuracy_vs_time.png").is_file()  # a real run writes the chart
+
+
+def test_notebook_10_puts_your_run_on_the_same_photos_elsewhere_in_the_records_comparison(tmp_path, monkeypatch):
+    """The record was measured on photos in one folder; you ran 03 on a copy somewhere else (another folder name,
+    another path, so another cache folder): your 03 replaces the record's row and is compared with the record of 02.
+    Your 05 on other photos is compared with nothing."""
+    from helpers import setup
+    from helpers.data import get_dataset
+    from helpers.dataset_id import identity_of
+    from helpers.results import record_results
+    from photo_files import write_photos
+
+    monkeypatch.setattr(setup, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(setup, "RESULTS_DIR", tmp_path / "data" / "results")
+    monkeypatch.setattr(setup, "QUICK", False)
+    monkeypatch.delenv("CATSDOGS_IMAGES", raising=False)
+    theirs, other = tmp_path / "series" / "cats_and_dogs_filtered", tmp_path / "other"
+    for folder in (theirs, other):
+        write_photos(folder / "cats", 6, prefix=f"{folder.name}.cat.")
+        write_photos(folder / "dogs", 6, prefix=f"{folder.name}.dog.")
+    mine = tmp_path / "my downloads" / "photos copy"
+    shutil.copytree(theirs, mine)
+
+    record_name = identity_of(get_dataset(theirs, progress=False).name)
+    my_dataset = get_dataset(mine, progress=False)
+    assert my_dataset.name != get_dataset(theirs, progress=False).name  # the cache folders differ: path and name do
+    counts = my_dataset.counts()
+    record_results("03_numpy_cnn", {"dataset": my_dataset.name, **counts, "train_accuracy": 0.9, "test_accuracy": 0.75, "train_seconds": 30.0})
+    record_results("05_keras_cnn_cpu", {"dataset": get_dataset(other, progress=False).name, **counts,
+                                        "train_accuracy": 0.9, "test_accuracy": 0.8, "train_seconds": 60.0})
+    committed = {
+        "02_numpy_deep_neural_network/filtered": result("02_numpy_deep_neural_network", 0.60, dataset=record_name, **counts),
+        "03_numpy_cnn/filtered": result("03_numpy_cnn", 0.70, dataset=record_name, **counts),
+    }
+    rows = run_series_notebook(tmp_path, monkeypatch, {}, committed, quick=False)
+    assert rows["03"]["source"] == "your run" and rows["03"]["test accuracy"] == 0.75
+    assert rows["03"]["what the idea bought"].startswith("+15.0 points vs 02: convolutions and pooling")
+    assert rows["05"]["source"] == "your run"
+    assert rows["05"]["what the idea bought"] == "not comparable: no 03 result on these photos"
