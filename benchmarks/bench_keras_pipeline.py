@@ -114,9 +114,12 @@ def cpu_cases(results, source: str | None, quick: bool, image_size: int, batch_s
     # the first epoch decodes the JPEGs (files) and traces each model: timed apart, not counted
     first = measure.interleaved(epochs, rounds=1, warmup=0)
     seconds = measure.interleaved(epochs, rounds, warmup=0)
-    net = f"CPU net {'-'.join(map(str, cnn.CPU_FILTERS))} at {image_size}px, {len(images)} photos ({dataset.name}), batch {batch_size}"
+    from helpers.dataset_id import identity_of
+
+    data_name = identity_of(dataset.name) or dataset.name  # by content, as the records name it
+    net = f"CPU net {'-'.join(map(str, cnn.CPU_FILTERS))} at {image_size}px, {len(images)} photos ({data_name}), batch {batch_size}"
     first_epoch = {name: round(s[0], 2) for name, s in first.items()}
-    results.settings.update({"dataset": dataset.name, "photos": len(images), "image_size": image_size, "batch_size": batch_size,
+    results.settings.update({"dataset": data_name, "photos": len(images), "image_size": image_size, "batch_size": batch_size,
                              "rounds": rounds, "first_epoch_s": first_epoch,
                              "epoch_timing": "from the fit call to the end of its last step; the iterator teardown after it apart",
                              "teardown_s": teardown})
