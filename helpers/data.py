@@ -32,12 +32,19 @@ from helpers.layout import CLASS_NAMES, find_labelled_files
 from helpers.splits import NEAR_DUPLICATE_BITS, SPLITS, balanced_subset, near_duplicate_groups, split_given_validation, split_of
 
 QUICK_IMAGES_PER_CLASS = 120
+# The fewest usable photos of each class a split may hold: fewer cannot train (train) or
+# measure anything (validation, test). Far too few to learn well; a few hundred per class is a start.
+MIN_PHOTOS_PER_CLASS = {"train": 2, "val": 1, "test": 1}
 SOURCE_ENV = "CATSDOGS_SOURCE"
 SOURCES = ("filtered", "petimages", "kaggle")
 MANIFEST_COLUMNS = ["relative", "label", "class_name", "split", "reason", "action", "detail", "sha1", "bytes", "format", "mode", "width", "height",
                     "phash", "duplicate_group", "tree_path"]
 # Part of every cleaning fingerprint: a change to the cleaning or splitting rules redoes old results.
 CLEANING_RULES = f"v2 near-duplicates<={NEAR_DUPLICATE_BITS}bits too-large"
+
+
+class DatasetError(ValueError):
+    """The photos found cannot train a model; the message says what was found and what to do."""
 
 
 @dataclass
@@ -317,15 +324,62 @@ def get_dataset(source: str | Path | None = None, *, quick: bool | None = None, 
     """
     quick = setup.QUICK if quick is None else quick
     name = chosen_source(default_source)  # checked even when unused: a typo should not wait for a full run
+    from_env = not source and bool(os.environ.get("CATSDOGS_IMAGES"))
     source = source or os.environ.get("CATSDOGS_IMAGES") or None
     if source:
         folder = Path(source).expanduser()
         dataset = clean_folder(folder, _name_for_folder(folder), progress=progress)
+        where = (f"The folder came from CATSDOGS_IMAGES={os.environ['CATSDOGS_IMAGES']}: point it at your photos, "
+                 "or unset it to use the series' download." if from_env else
+                 f"Pass get_dataset() a folder of cat and dog photos, or none to use the series' download.")
     elif quick:
         dataset = clean_folder(synthetic_source(), "synthetic", progress=progress)
+        where = f"These are quick mode's synthetic photos: delete {dataset.source} to make them again."
     else:
         dataset = clean_folder(download_source(name), name, progress=progress)
+        where = (f"These are the photos of the {name!r} download: delete {dataset.source} and {setup.DATA_DIR / 'downloads'} "
+                 "to download them again, or set CATSDOGS_SOURCE to another source.")
+    check_trainable(dataset, where)
     return training_subset(dataset, train_photos)
+
+
+_SPLIT_FOLDER_NAMES = {"train": "train", "val": "validation", "test": "test"}
+
+
+def _photos_of(n: int, class_name: str) -> str:
+    return f"{n:,} {class_name}{'s' * (n != 1)}"
+
+
+def check_trainable(dataset: CleanDataset, where: str = "") -> CleanDataset:
+    """`dataset` itself when it can train and be evaluated; else DatasetError saying what was found.
+
+    Stops when no file is usable (the counts per reason say why), and when a split holds fewer
+    photos of a class than MIN_PHOTOS_PER_CLASS. `where` says how the folder was chosen.
+    """
+    report = dataset.report
+    what_to_do = (f"Each file's reason is in {dataset.manifest_path}. "
+                  + (where or f"The photos were read from {dataset.source}."))
+    if report["usable"] == 0:
+        reasons = ", ".join(f"{reason} {entry['count']:,}" for reason, entry in report["reasons"].items() if entry["count"])
+        raise DatasetError(
+            f"{dataset.source}: {report['files']:,} file{'s' * (report['files'] != 1)}, none usable: {reasons or 'no files'}.\n"
+            "The series needs photos that decode as images (JPEG; PNG, BMP and GIF are converted). Files with a .jpg "
+            "name can be something else: an HTML error page or a text file saved by a failed download, or a "
+            f"Thumbs.db. {what_to_do}")
+    short = [(split, class_name) for split, needed in MIN_PHOTOS_PER_CLASS.items() for class_name in CLASS_NAMES
+             if report["splits"][split][class_name] < needed]
+    if short:
+        found = "; ".join(f"{_SPLIT_FOLDER_NAMES[split]} " + " and ".join(_photos_of(report["splits"][split][c], c) for c in CLASS_NAMES)
+                          for split in SPLITS)
+        lacking = ", ".join(f"{class_name}s in {_SPLIT_FOLDER_NAMES[split]}" for split, class_name in short)
+        raise DatasetError(
+            f"{dataset.source}: {report['usable']:,} usable photos, too few to train and evaluate a model. "
+            f"The splits hold: {found}; too few {lacking}. Each split needs at least "
+            + ", ".join(f"{n} of each class in {_SPLIT_FOLDER_NAMES[split]}" for split, n in MIN_PHOTOS_PER_CLASS.items())
+            + " (and a few hundred photos per class to learn anything). A folder the series splits itself sends "
+            "about 80% of each class to train and 10% each to validation and test; a folder that comes split "
+            f"(train/, validation/, test/) is used as given. Add photos. {what_to_do}")
+    return dataset
 
 
 def report_table(dataset: CleanDataset):

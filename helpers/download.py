@@ -8,14 +8,22 @@ Three sources (`helpers.data.get_dataset` picks one; CATSDOGS_SOURCE chooses):
 * "kaggle": the Kaggle "Dogs vs. Cats" competition (`download_kaggle`), which needs a
   Kaggle account, an API token and the competition's rules accepted.
 
-The two zips go through the same steps. pooch streams into a temporary file and moves
-it into place only when the transfer finished, so an interrupted download never leaves
-a file that is later trusted. Neither zip has a published checksum, so the first good
-download is checked for what can be checked (every entry's CRC, the expected number of
-photos in each folder), its sha256 is recorded next to it, and every later use is
-verified against that record (or against a hash you pin with `sha256=` or
-CATSDOGS_<SOURCE>_SHA256). Every URL can be replaced by an environment variable
-(CATSDOGS_FILTERED_URL, CATSDOGS_PETIMAGES_URL), for a mirror behind a firewall.
+The two zips go through the same steps. Each has an ordered list of URLs (the current
+official address first, then older ones; docs/data.md says where each comes from), and
+CATSDOGS_FILTERED_URL / CATSDOGS_PETIMAGES_URL replace that list with your own
+(several URLs separated by spaces, tried in that order). A URL that fails (no
+connection, an HTTP error, a cut or empty transfer, a zip that fails a check) is
+reported in one line and the next one is tried; when every URL fails, one message lists
+each URL with what went wrong, and the ways around it.
+
+pooch streams each download into a temporary file; the copy is checked under a name
+nobody trusts (<zip>.download) and moved into place only when it passed every check, so
+an interrupted or bad download never leaves a file that a later run would use. Neither
+zip has a published checksum, so the first good copy is checked for what can be checked
+(every entry's CRC, the exact number of photos in each folder, no entry that would
+escape the folder), its sha256 is recorded next to it, and every later copy, whichever
+URL served it, must have that sha256 (or the one you pin with `sha256=` or
+CATSDOGS_<SOURCE>_SHA256): a mirror serving another zip is refused.
 
 Extraction refuses entries that would land outside the target folder (zip-slip:
 absolute paths, `..`) and symbolic links, and unpacks into a temporary folder that is
@@ -24,20 +32,29 @@ renamed only when complete.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 import shutil
 import stat
+import sys
 import zipfile
 import zlib
-from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
-
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 from helpers import setup
 
-PETIMAGES_URL = "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip"
-FILTERED_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+# Ordered: the current official address first. Where each comes from and when it was last
+# seen in use: docs/data.md, "Sources and their download addresses".
+FILTERED_URLS = (
+    "https://download.mlcc.google.com/mledu-datasets/cats_and_dogs_filtered.zip",  # TensorFlow's tutorials since 2025-11
+    "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",  # TensorFlow's tutorials 2019-2025
+)
+PETIMAGES_URLS = (
+    "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip",
+)
 SHA256_ENV = "CATSDOGS_PETIMAGES_SHA256"
 KAGGLE_COMPETITION = "dogs-vs-cats"
 _COMPLETE_MARKER = ".complete"
@@ -48,23 +65,28 @@ class ZipSource:
     """One downloadable zip of photos and what a good copy of it holds."""
 
     name: str  # "petimages": also the folder it is unpacked into, data/<name>/
-    url: str
-    url_env: str  # environment variable that replaces the URL (a mirror)
+    urls: tuple  # tried in this order
+    url_env: str  # environment variable that replaces the URL list (mirrors, separated by spaces)
     sha256_env: str  # environment variable that pins the zip's sha256
+    zip_name: str  # the file in data/downloads/, whichever URL served it
     expected_counts: tuple  # ((folder prefix inside the zip, number of files), ...)
     photos_under: str  # the folder, inside the unpacked zip, that get_dataset reads
     description: str
 
-    def resolved_url(self, url: str | None = None) -> str:
-        return url or os.environ.get(self.url_env, "").strip() or self.url
+    def resolved_urls(self, urls=None) -> tuple:
+        """`urls` (a list, or one string of URLs separated by spaces), else the environment
+        variable's URLs, else the built-in list."""
+        if urls:
+            return tuple(urls.split()) if isinstance(urls, str) else tuple(urls)
+        return tuple(os.environ.get(self.url_env, "").split()) or self.urls
 
 
 PETIMAGES = ZipSource(
-    "petimages", PETIMAGES_URL, "CATSDOGS_PETIMAGES_URL", SHA256_ENV,
+    "petimages", PETIMAGES_URLS, "CATSDOGS_PETIMAGES_URL", SHA256_ENV, "kagglecatsanddogs_5340.zip",
     (("PetImages/Cat/", 12_500), ("PetImages/Dog/", 12_500)), "", "the PetImages zip",
 )
 FILTERED = ZipSource(
-    "filtered", FILTERED_URL, "CATSDOGS_FILTERED_URL", "CATSDOGS_FILTERED_SHA256",
+    "filtered", FILTERED_URLS, "CATSDOGS_FILTERED_URL", "CATSDOGS_FILTERED_SHA256", "cats_and_dogs_filtered.zip",
     (("cats_and_dogs_filtered/train/cats/", 1_000), ("cats_and_dogs_filtered/train/dogs/", 1_000),
      ("cats_and_dogs_filtered/validation/cats/", 500), ("cats_and_dogs_filtered/validation/dogs/", 500)),
     "cats_and_dogs_filtered", "Google's cats_and_dogs_filtered zip",
@@ -74,9 +96,9 @@ ZIP_SOURCES = {source.name: source for source in (FILTERED, PETIMAGES)}
 REMEDIES = """To use photos without this download, any one of:
   * set CATSDOGS_IMAGES=<folder> to a folder of labelled photos you already have
     (Cat/ and Dog/ folders, train/ validation/ test/ split folders, or Kaggle's train/cat.N.jpg);
-  * download {url}
-    by hand (a browser works) and put it at {zip_path}; the next run checks and uses it;
-  * point the download at a mirror you can reach: CATSDOGS_FILTERED_URL or CATSDOGS_PETIMAGES_URL;
+  * download the zip by hand from one of the URLs above (a browser works) and put it at
+    {zip_path}; the next run checks and uses it;
+  * point the download at a mirror you can reach: {url_env}="<url> [<url> ...]" (tried in order);
   * pick another source: CATSDOGS_SOURCE=filtered (68 MB), petimages (787 MB) or kaggle
     (helpers.download.download_kaggle(), needs a Kaggle API token);
   * or run in quick mode (CATSDOGS_QUICK=1), which makes small synthetic photos."""
@@ -96,6 +118,10 @@ class NoNetworkError(DownloadError):
 
 class HashMismatchError(DownloadError):
     """The file is not the one the pinned or recorded sha256 names."""
+
+
+class _RetryableError(DownloadError):
+    """A transfer that broke off (cut, stalled, unreadable): the same URL is worth another try."""
 
 
 def file_sha256(path: str | Path) -> str:
@@ -120,6 +146,24 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
+def check_entries_safe(zip_path: str | Path, destination: str | Path = ".", members_under: str = "") -> list:
+    """The zip's entries below `members_under`; UnsafeArchiveError if one is a link or would
+    land outside `destination` (zip-slip)."""
+    target_root = Path(destination).resolve()
+    with zipfile.ZipFile(zip_path) as archive:
+        members = [info for info in archive.infolist() if info.filename.startswith(members_under)]
+    for info in members:
+        reason = "a symbolic link" if _is_symlink(info) else _unsafe_reason(info.filename)
+        if reason is None and not (target_root / info.filename).resolve().is_relative_to(target_root):
+            reason = "a path outside the target folder"
+        if reason:
+            raise UnsafeArchiveError(
+                f"Refusing to extract {zip_path}: entry {info.filename!r} is {reason}. "
+                "A trustworthy photo archive never contains such entries; download it again from the official source."
+            )
+    return members
+
+
 def safe_extract(zip_path: str | Path, destination: str | Path, members_under: str = "", progress: bool = True) -> Path:
     """Extract a zip into destination, refusing zip-slip entries and symbolic links.
 
@@ -129,19 +173,9 @@ def safe_extract(zip_path: str | Path, destination: str | Path, members_under: s
     from tqdm.auto import tqdm
 
     destination = Path(destination)
-    target_root = destination.resolve()
+    members = check_entries_safe(zip_path, destination, members_under)
+    destination.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(zip_path) as archive:
-        members = [info for info in archive.infolist() if info.filename.startswith(members_under)]
-        for info in members:
-            reason = "a symbolic link" if _is_symlink(info) else _unsafe_reason(info.filename)
-            if reason is None and not (target_root / info.filename).resolve().is_relative_to(target_root):
-                reason = "a path outside the target folder"
-            if reason:
-                raise UnsafeArchiveError(
-                    f"Refusing to extract {zip_path}: entry {info.filename!r} is {reason}. "
-                    "A trustworthy photo archive never contains such entries; download it again from the official source."
-                )
-        destination.mkdir(parents=True, exist_ok=True)
         for info in tqdm(members, desc=f"Extracting {Path(zip_path).name}", unit="file", disable=not progress, mininterval=1):
             archive.extract(info, destination)
     return destination
@@ -155,9 +189,9 @@ def check_zip(zip_path: str | Path) -> list[str]:
             broken = archive.testzip()  # reads and CRC-checks every entry
             names = [info.filename for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:  # zlib: damaged compressed data
-        raise DownloadError(f"{zip_path} is not a readable zip file ({error}); it is probably an incomplete download.") from error
+        raise _RetryableError(f"{zip_path.name} is not a readable zip file ({error}); it is probably an incomplete download.") from error
     if broken is not None:
-        raise DownloadError(f"{zip_path} is damaged: the CRC of {broken!r} does not match; the download is corrupt.")
+        raise _RetryableError(f"{zip_path.name} is damaged: the CRC of {broken!r} does not match; the download is corrupt.")
     return names
 
 
@@ -174,7 +208,7 @@ def check_zip_counts(zip_path: str | Path, expected_counts, tolerance: float = 0
         if abs(counts[prefix] - expected) > allowed:
             wrong.append(f"{prefix}: expected {expected}" + (f" (±{allowed})" if allowed else "") + f", found {counts[prefix]}")
     if wrong:
-        raise DownloadError(f"{zip_path} does not look like {description}: " + "; ".join(wrong) + ".")
+        raise DownloadError(f"{Path(zip_path).name} does not look like {description}: " + "; ".join(wrong) + ".")
     return counts
 
 
@@ -186,62 +220,121 @@ def check_petimages_zip(zip_path: str | Path, expected_per_class: int = 12_500, 
     return {prefix.split("/")[1]: n for prefix, n in counts.items()}
 
 
-def _discard(path: Path, why: str, downloaded_now: bool) -> str:
-    """Remove a failed zip from where it would be trusted.
-
-    A file this run downloaded is deleted. A file that was already there may be one you
-    put there by hand, so it is renamed to <name>.rejected, never deleted.
-    """
-    if downloaded_now:
-        path.unlink(missing_ok=True)
-        return f"{why} The file was deleted: {path}"
-    rejected = path.with_name(path.name + ".rejected")
-    path.replace(rejected)
-    return f"{why} The file was not deleted; it was renamed to {rejected} (delete it yourself once you have looked)."
+def _say(line: str) -> None:
+    """One line of the download's log (stderr: it shows in a notebook and in a terminal)."""
+    print(line, file=sys.stderr, flush=True)
 
 
-def _fetch(url: str, zip_path: Path, known_hash: str | None, progress: bool, timeout: float, sha256_env: str = SHA256_ENV) -> None:
-    """One clean download attempt through pooch (temporary file, moved into place when complete)."""
+@contextmanager
+def _quiet_pooch():
+    """pooch logs every download and the hash of unpinned files; this module says what matters itself."""
+    import pooch
+
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _fetch(url: str, target: Path, progress: bool, timeout: float) -> None:
+    """One download attempt through pooch into `target` (pooch streams into a temporary
+    file and moves it there only when the transfer finished). Raises DownloadError."""
     import pooch
     import requests
     import urllib3
 
+    target.unlink(missing_ok=True)  # pooch would take an existing file for the download
     downloader = pooch.HTTPDownloader(progressbar=progress, chunk_size=1 << 20, timeout=timeout)
     try:
-        pooch.retrieve(url, known_hash=f"sha256:{known_hash}" if known_hash else None, fname=zip_path.name,
-                       path=zip_path.parent, downloader=downloader)
-    except ValueError as error:  # pooch: hash mismatch (its temporary file is already gone)
-        raise HashMismatchError(
-            f"The file downloaded from {url} does not match the sha256 {known_hash}; it was discarded, nothing was kept.\n"
-            f"If you pinned that hash (sha256= or {sha256_env}), check it; if it is the recorded hash of your first "
-            f"download, the file on the server changed: delete {zip_path}.sha256 to accept the new one."
-        ) from error
+        with _quiet_pooch():
+            pooch.retrieve(url, known_hash=None, fname=target.name, path=target.parent, downloader=downloader)
+    except requests.exceptions.HTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        kind = _RetryableError if status is not None and status >= 500 else DownloadError
+        raise kind(f"the server answered HTTP {status} ({error.response.reason if error.response is not None else error})") from error
     except requests.exceptions.ConnectionError as error:
         if isinstance(error.args[0] if error.args else None, urllib3.exceptions.ReadTimeoutError):
-            raise DownloadError(f"Downloading {url} stalled for {timeout} s in mid-transfer.") from error  # worth retrying
-        raise NoNetworkError(f"Cannot reach {url} ({type(error).__name__}).\n" + REMEDIES.format(url=url, zip_path=zip_path)) from error
-    except requests.exceptions.RequestException as error:  # an interrupted transfer, HTTP errors, timeouts
-        raise DownloadError(f"Downloading {url} failed: {error}") from error
+            raise _RetryableError(f"the transfer stalled for {timeout} s in mid-transfer") from error
+        if "RemoteDisconnected" in str(error) or "Connection aborted" in str(error):  # an empty reply
+            raise _RetryableError("the server closed the connection without an answer") from error
+        raise NoNetworkError(f"cannot connect ({_connection_reason(error)})") from error
+    except requests.exceptions.RequestException as error:  # an interrupted transfer, timeouts
+        raise _RetryableError(f"the transfer failed ({type(error).__name__}: {_first_line(error)})") from error
+    if target.exists() and target.stat().st_size == 0:
+        raise _RetryableError("the server sent an empty file")
 
 
-def _verified_zip(zip_path: Path, expected: str | None, check, downloaded_now: bool) -> str:
-    """sha256 of a zip that passed every check; a failing file is moved out of the way (DownloadError)."""
-    digest = file_sha256(zip_path)
+def _connection_reason(error: BaseException) -> str:
+    """'Connection refused', 'Name or service not known', ... out of requests' long message."""
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+    return found.group(1).strip() if found else _first_line(error)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
+
+
+def _pin_help(source: ZipSource, record_path: Path, digest: str) -> str:
+    return (f"If you trust this copy, pin its hash ({source.sha256_env}={digest}) or delete {record_path} "
+            "(the next good download is recorded afresh); otherwise use another URL.")
+
+
+def _check_copy(path: Path, expected: str | None, pinned: bool, check, source: ZipSource, record_path: Path) -> str:
+    """The sha256 of a copy that passed every check, else DownloadError (the copy is left where it is).
+
+    With a pinned or recorded hash, the copy must have exactly that hash; without one (the
+    first download on this machine) it must pass `check` (CRCs, counts). Either way no entry
+    may be a link or escape the folder.
+    """
+    digest = file_sha256(path)
     if expected and digest != expected:
-        raise HashMismatchError(_discard(zip_path, f"{zip_path.name} has sha256 {digest}, expected {expected}.", downloaded_now))
-    if not expected:  # nothing to compare with: check what can be checked before trusting it
-        try:
-            check(zip_path)
-        except DownloadError as error:
-            raise DownloadError(_discard(zip_path, str(error), downloaded_now)) from error
+        where = (f"pinned with sha256= or {source.sha256_env}" if pinned
+                 else f"recorded at this machine's first download, in {record_path}")
+        raise HashMismatchError(
+            f"another zip than expected: sha256 {digest} arrived, {expected} was expected ({where}). "
+            + _pin_help(source, record_path, digest))
+    if not expected:
+        check(path)
+    try:
+        check_entries_safe(path, path.parent / "unpacked")
+    except zipfile.BadZipFile as error:  # only when a pinned hash let an unreadable file through
+        raise DownloadError(f"{path.name} is not a readable zip file ({error})") from error
     return digest
+
+
+def _discard(path: Path, downloaded_now: bool) -> str:
+    """Remove a failed zip from where it would be trusted; say what happened to it.
+
+    A file this run downloaded is deleted. A file that was already there may be one you
+    put there by hand, so it is renamed to <name>.rejected, never deleted.
+    """
+    if not path.exists():
+        return ""
+    if downloaded_now:
+        path.unlink()
+        return "The copy was deleted; nothing was kept."
+    rejected = path.with_name(path.name + ".rejected")
+    path.replace(rejected)
+    return f"The file was not deleted; it was renamed to {rejected} (delete it yourself once you have looked)."
+
+
+def _remove_if_empty(*folders: Path) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
 
 
 def download_zip_source(
     source: ZipSource,
     destination: str | Path | None = None,
     *,
-    url: str | None = None,
+    url=None,
     sha256: str | None = None,
     check=None,
     attempts: int = 2,
@@ -255,15 +348,17 @@ def download_zip_source(
       destination/downloads/<zip>.sha256   the sha256 of the first download that passed every check
       destination/<source.name>/           the zip, unpacked
 
-    The URL is `url`, else the source's environment variable, else the official one.
-    `sha256` (or the source's CATSDOGS_..._SHA256) pins the hash; otherwise the recorded
-    one is used. `check(zip_path)` checks a zip with no hash to compare against (default:
-    CRCs and the expected counts). A failed or interrupted transfer is fetched again from
-    scratch, up to `attempts` times.
+    URLs, tried in order: `url` (one URL, several separated by spaces, or a list), else the
+    source's environment variable (the same), else the built-in list. `sha256` (or the
+    source's CATSDOGS_..._SHA256) pins the hash; otherwise the recorded one is used.
+    `check(zip_path)` checks a zip with no hash to compare against (default: CRCs and the
+    expected counts). A transfer that broke off is fetched again from scratch, up to
+    `attempts` times per URL; any other failure moves on to the next URL at once.
     """
-    url = source.resolved_url(url)
+    urls = source.resolved_urls(url)
     destination = Path(destination) if destination else setup.DATA_DIR
-    zip_path = destination / "downloads" / Path(urlparse(url).path).name
+    downloads = destination / "downloads"
+    zip_path = downloads / source.zip_name
     record_path = zip_path.with_name(zip_path.name + ".sha256")
     extracted = destination / source.name
     photos = extracted / source.photos_under if source.photos_under else extracted
@@ -277,24 +372,43 @@ def download_zip_source(
     if check is None:
         def check(path):
             return check_zip_counts(path, source.expected_counts, 0.0, source.description)
-    digest, failures = None, []
-    for _ in range(max(1, attempts)):
-        fetched = not zip_path.exists()
+    digest, failures = None, []  # failures: (where, error)
+    if zip_path.exists():  # an earlier download, or a copy put there by hand
         try:
-            if fetched:
-                _fetch(url, zip_path, expected, progress, timeout, source.sha256_env)
-            digest = _verified_zip(zip_path, expected, check, downloaded_now=fetched)
-            break
-        except (NoNetworkError, HashMismatchError) as error:
-            if isinstance(error, NoNetworkError) or fetched:
-                raise  # fetching again brings neither the network nor a different file back
-            failures.append(str(error))  # a stale local file: fetch a fresh copy
+            digest = _check_copy(zip_path, expected, bool(pinned), check, source, record_path)
         except DownloadError as error:
-            failures.append(str(error))
+            failures.append((f"the file already at {zip_path}", error, _discard(zip_path, downloaded_now=False)))
+            _say(f"Not using {zip_path}: {_first_line(error)} {failures[-1][2]}".rstrip())
+
+    made = [folder for folder in (destination, downloads) if not folder.exists()]
+    incoming = zip_path.with_name(zip_path.name + ".download")  # never trusted under this name
+    for number, candidate in enumerate(urls if digest is None else (), start=1):
+        _say(f"Downloading {source.zip_name} from {candidate}" + (f" (URL {number} of {len(urls)})" if len(urls) > 1 else ""))
+        for attempt in range(1, max(1, attempts) + 1):
+            try:
+                _fetch(candidate, incoming, progress, timeout)
+                digest = _check_copy(incoming, expected, bool(pinned), check, source, record_path)
+                incoming.replace(zip_path)
+                break
+            except DownloadError as error:
+                kept = _discard(incoming, downloaded_now=True)
+                if isinstance(error, _RetryableError) and attempt < attempts:
+                    _say(f"  attempt {attempt} failed: {_first_line(error)}; trying again from scratch.")
+                    continue
+                tried = f" ({attempt} attempts)" if attempt > 1 else ""
+                failures.append((candidate + tried, error, kept))
+                following = "trying the next URL." if number < len(urls) else "no URL left."
+                _say(f"Failed: {candidate}: {_first_line(error)}{tried}; {following}")
+                break
+        if digest is not None:
+            break
+
     if digest is None:
-        raise DownloadError(f"Could not get a good copy of {url} in {attempts} attempts:\n- " + "\n- ".join(failures))
+        _remove_if_empty(*reversed(made))
+        raise _all_failed(source, urls, failures, zip_path)
     if recorded != digest:  # the first good download, or a newly pinned hash it matched
         record_path.write_text(f"{digest}  {zip_path.name}\n")
+        _say(f"sha256 {digest} recorded in {record_path}: every later copy must match it.")
 
     partial = destination / f"{source.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)  # our own unfinished extraction from an earlier run
@@ -305,10 +419,28 @@ def download_zip_source(
     return photos
 
 
+def _all_failed(source: ZipSource, urls, failures, zip_path: Path) -> DownloadError:
+    """One error that lists every URL (and a local file) with what went wrong, then the remedies.
+
+    Its class is that of the failures when they all agree (NoNetworkError when no URL could be
+    reached, HashMismatchError when every copy was another zip), else DownloadError.
+    """
+    lines = [f"Could not get a good copy of {source.description} ({source.zip_name}) from any of {len(urls)} URL(s):"]
+    for where, error, kept in failures:
+        lines.append(f"  - {where}: {error}" + (f" {kept}" if kept else ""))
+    kinds = {type(error) for _, error, _ in failures}
+    kind = kinds.pop() if len(kinds) == 1 else DownloadError
+    if kind not in (NoNetworkError, HashMismatchError, UnsafeArchiveError):
+        kind = DownloadError
+    lines.append(f"Nothing from these URLs was kept in {zip_path.parent}.")
+    lines.append(REMEDIES.format(zip_path=zip_path, url_env=source.url_env))
+    return kind("\n".join(lines))
+
+
 def download_petimages(
     destination: str | Path | None = None,
     *,
-    url: str | None = None,
+    url=None,
     sha256: str | None = None,
     expected_per_class: int = 12_500,
     tolerance: float = 0.02,
@@ -319,8 +451,9 @@ def download_petimages(
     """Download, verify and unpack Microsoft's PetImages zip; return data/petimages (holding PetImages/).
 
     About 12,500 files per class (± tolerance) are expected: the zip's file count is not
-    published exactly. URL: `url`, else CATSDOGS_PETIMAGES_URL, else Microsoft's.
-    See download_zip_source for the files written and the checks.
+    published exactly. URLs: `url` (one, several separated by spaces, or a list), else
+    CATSDOGS_PETIMAGES_URL, else PETIMAGES_URLS. See download_zip_source for the files
+    written and the checks.
     """
     def check(path):
         return check_petimages_zip(path, expected_per_class, tolerance)
@@ -332,7 +465,7 @@ def download_petimages(
 def download_filtered(
     destination: str | Path | None = None,
     *,
-    url: str | None = None,
+    url=None,
     sha256: str | None = None,
     attempts: int = 2,
     timeout: float = 60,
@@ -342,7 +475,8 @@ def download_filtered(
     return data/filtered/cats_and_dogs_filtered (train/ and validation/, each with cats/ and dogs/).
 
     The counts must be exact: 1,000 + 1,000 in train/, 500 + 500 in validation/.
-    URL: `url`, else CATSDOGS_FILTERED_URL, else Google's. Hash pin: sha256= or CATSDOGS_FILTERED_SHA256.
+    URLs: `url` (one, several separated by spaces, or a list), else CATSDOGS_FILTERED_URL,
+    else FILTERED_URLS. Hash pin: sha256= or CATSDOGS_FILTERED_SHA256.
     """
     return download_zip_source(FILTERED, destination, url=url, sha256=sha256,
                                attempts=attempts, timeout=timeout, progress=progress)

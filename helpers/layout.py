@@ -80,5 +80,64 @@ def find_labelled_files(root: str | Path) -> list[LabelledFile]:
                     label = CLASS_NAMES.index(path.name.split(".")[0].lower())
                     found.append(LabelledFile(path, label, path.relative_to(root).as_posix()))
     if not found or {f.label for f in found} != {0, 1}:
-        raise LayoutError(f"No cat and dog photos found in {root} in a layout the series understands.\n{LAYOUT_HELP}")
+        one_class, what = _what_was_found(root, base)
+        headline = (f"A class folder is missing in {root}:" if one_class
+                    else f"No cat and dog photos found in {root} in a layout the series understands.")
+        raise LayoutError(f"{headline} {what}\n{LAYOUT_HELP}")
     return found
+
+
+def _count_files(folder: Path) -> str:
+    n = len(_files_under(folder))
+    return f"{n:,} file{'s' * (n != 1)}"
+
+
+def _other_class_folder(name: str) -> str:
+    """The other class's folder name in the same style: cats -> dogs, Cat -> Dog, DOG -> CAT."""
+    swapped = {"cat": "dog", "dog": "cat"}[name.lower()[:3]] + name.lower()[3:]
+    return swapped.upper() if name.isupper() else swapped.capitalize() if name[0].isupper() else swapped
+
+
+def _missing_class(root: Path, found: dict) -> str:
+    """'found cats/ (20 files) but no dog folder: add dogs/ ...' for a folder with one class folder."""
+    (label, path), = found.items()
+    other = CLASS_NAMES[1 - label]
+    where = path.parent.relative_to(root).as_posix()
+    prefix = "" if where == "." else where + "/"
+    return (f"found {prefix}{path.name}/ ({_count_files(path)}) but no folder of {other} photos beside it; "
+            f"add {prefix}{_other_class_folder(path.name)}/ with the {other} photos")
+
+
+def _what_was_found(root: Path, base: Path) -> tuple[bool, str]:
+    """(whether exactly one class is missing somewhere, what the folder holds), said so that
+    the missing piece is obvious."""
+    subdirs = _subdirs(base)
+    classes = {_CLASS_FOLDERS[name]: path for name, path in subdirs.items() if name in _CLASS_FOLDERS}
+    if len(classes) == 1:
+        return True, _missing_class(root, classes) + "."
+    splits = {name: path for name, path in subdirs.items() if name in _SPLIT_FOLDERS}
+    missing, problems = [], []
+    for name, path in sorted(splits.items()):
+        inside = {_CLASS_FOLDERS[n]: p for n, p in _subdirs(path).items() if n in _CLASS_FOLDERS}
+        if len(inside) == 1:
+            missing.append(_missing_class(root, inside))
+        elif not inside and name != "train":
+            problems.append(f"the split folder {path.name}/ holds no cat(s)/ or dog(s)/ folder")
+    if "train" in splits and not _class_dirs(splits["train"]):
+        names = [p.name.split(".")[0].lower() for p in splits["train"].iterdir() if p.is_file() and _KAGGLE_NAME.match(p.name)]
+        if names and len(set(names)) == 1:
+            other = "dog" if names[0] == "cat" else "cat"
+            missing.append(f"{splits['train'].name}/ holds {len(names):,} {names[0]}.N.jpg files (Kaggle's flat layout) "
+                           f"but no {other}.N.jpg file; add the {other} photos there as {other}.0.jpg, {other}.1.jpg and so on")
+    if splits and "train" not in splits:
+        problems.append(f"there are split folders ({', '.join(p.name + '/' for p in splits.values())}) but no train/")
+    if missing or problems:
+        text = "; ".join(missing + problems) + "."
+        return bool(missing), text if missing else text[0].upper() + text[1:]
+    folders = sorted(p.name + "/" for p in subdirs.values())
+    loose = sum(1 for p in base.iterdir() if p.is_file())
+    found = ", ".join(filter(None, [
+        f"the folders {', '.join(folders[:8])}{' ...' if len(folders) > 8 else ''}" if folders else "",
+        f"{loose:,} loose file{'s' * (loose != 1)}" if loose else "",
+    ]))
+    return False, f"It holds {found or 'nothing'}; the photos must be in folders named after the two classes."

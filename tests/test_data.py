@@ -6,7 +6,7 @@ from photo_files import write_photos
 from PIL import Image
 
 from helpers import data
-from helpers.data import clean_folder, get_dataset, report_table
+from helpers.data import DatasetError, clean_folder, get_dataset, report_table
 from helpers.layout import LayoutError
 
 
@@ -76,11 +76,11 @@ def test_get_dataset_quick_mode_makes_synthetic_photos(project_dirs, monkeypatch
 
 
 def test_catsdogs_images_wins_over_quick_mode(tmp_path, project_dirs, monkeypatch):
-    write_photos(tmp_path / "mine" / "Cats", 4)
-    write_photos(tmp_path / "mine" / "Dogs", 4)
+    write_photos(tmp_path / "mine" / "Cats", 30)
+    write_photos(tmp_path / "mine" / "Dogs", 30)
     monkeypatch.setenv("CATSDOGS_IMAGES", str(tmp_path / "mine"))
     dataset = get_dataset(quick=True, progress=False)
-    assert dataset.name.startswith("mine-") and dataset.report["usable"] == 8
+    assert dataset.name.startswith("mine-") and dataset.report["usable"] == 60
     assert not (project_dirs / "data" / "synthetic").exists()
 
 
@@ -123,3 +123,53 @@ def test_synthetic_source_follows_the_requested_size(project_dirs):
     assert cats(data.synthetic_source(4)) == 4
     assert cats(data.synthetic_source(6)) == 6
     assert cats(data.synthetic_source(4)) == 4  # not fooled by the marker of the first call
+
+
+def _text_files(folder, count):
+    folder.mkdir(parents=True)
+    for index in range(count):
+        (folder / f"{index}.jpg").write_text("<html>404 Not Found</html>")
+
+
+@pytest.mark.parametrize("how", ["environment", "argument"])
+def test_a_folder_without_one_usable_photo_stops_with_what_was_found(tmp_path, project_dirs, monkeypatch, how):
+    _text_files(tmp_path / "texts" / "cats", 10)
+    _text_files(tmp_path / "texts" / "dogs", 10)
+    if how == "environment":
+        monkeypatch.setenv("CATSDOGS_IMAGES", str(tmp_path / "texts"))
+        call = dict(quick=True)  # CATSDOGS_IMAGES wins over quick mode, and is checked all the same
+    else:
+        monkeypatch.delenv("CATSDOGS_IMAGES", raising=False)
+        call = dict(source=tmp_path / "texts")
+    for _ in range(2):  # the second call reads the cached cleaning result and stops all the same
+        with pytest.raises(DatasetError) as raised:
+            get_dataset(progress=False, **call)
+        message = str(raised.value)
+        assert message.startswith(f"{tmp_path / 'texts'}: 20 files, none usable: not-an-image 20.\n")
+        assert "manifest.csv" in message
+        assert ("CATSDOGS_IMAGES=" in message) == (how == "environment")
+
+
+def test_too_few_photos_per_split_stop_with_the_counts_found(tmp_path, project_dirs):
+    _split_folders(tmp_path / "photos", {"train": 5, "validation": 3})
+    write_photos(tmp_path / "photos" / "test" / "cats", 2)
+    (tmp_path / "photos" / "test" / "dogs").mkdir()  # the folder is there, its photos are not
+    with pytest.raises(DatasetError) as raised:
+        get_dataset(tmp_path / "photos", progress=False)
+    message = str(raised.value)
+    assert message.startswith(f"{tmp_path / 'photos'}: 18 usable photos, too few to train and evaluate a model.")
+    assert "The splits hold: train 5 cats and 5 dogs; validation 3 cats and 3 dogs; test 2 cats and 0 dogs; too few dogs in test." in message
+    assert "at least 2 of each class in train, 1 of each class in validation, 1 of each class in test" in message
+
+
+def test_a_split_of_one_class_only_from_a_small_folder_stops(tmp_path, project_dirs):
+    write_photos(tmp_path / "tiny" / "cats", 3)
+    write_photos(tmp_path / "tiny" / "dogs", 3)
+    with pytest.raises(DatasetError, match="too few to train and evaluate a model.*Add photos"):
+        get_dataset(tmp_path / "tiny", progress=False)
+
+
+def test_a_one_class_folder_names_the_missing_class_folder(tmp_path, project_dirs):
+    write_photos(tmp_path / "only-cats" / "cats", 20)
+    with pytest.raises(LayoutError, match=r"A class folder is missing in .*only-cats: found cats/ \(20 files\) but no folder of dog photos"):
+        get_dataset(tmp_path / "only-cats", progress=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 import socket
 import stat
 import zipfile
@@ -25,11 +26,13 @@ from helpers.layout import find_labelled_files
 
 # the synthetic zip holds 40 photos + planted bad files per class (46 cats, 44 dogs)
 CHECKS = dict(expected_per_class=45, tolerance=0.1, progress=False)
+ZIP = download.PETIMAGES.zip_name  # the file in downloads/, whichever URL served it
 
 
 @pytest.fixture(autouse=True)
 def no_pinned_hash(monkeypatch):
-    monkeypatch.delenv(download.SHA256_ENV, raising=False)  # a user's own pin must not leak into these tests
+    monkeypatch.delenv(download.SHA256_ENV, raising=False)  # a user's own pin or mirror must not leak into these tests
+    monkeypatch.delenv(download.PETIMAGES.url_env, raising=False)
 
 
 @pytest.fixture
@@ -54,10 +57,10 @@ def _leftovers(folder: Path) -> list[str]:
 def test_good_download_records_sha256_and_unpacks(server, tmp_path, synthetic_pets):
     folder = download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)
 
-    zip_path = tmp_path / "downloads" / "pets.zip"
+    zip_path = tmp_path / "downloads" / ZIP
     assert folder == tmp_path / "petimages"
     assert file_sha256(zip_path) == file_sha256(synthetic_pets.zip_path)
-    assert (tmp_path / "downloads" / "pets.zip.sha256").read_text().split()[0] == file_sha256(zip_path)
+    assert (tmp_path / "downloads" / f"{ZIP}.sha256").read_text().split()[0] == file_sha256(zip_path)
     names = {f.relative for f in find_labelled_files(folder)}
     assert "PetImages/Cat/0.jpg" in names and "PetImages/Dog/39.jpg" in names
     assert (folder / "PetImages" / "Cat" / "0.jpg").read_bytes() == (synthetic_pets.images_dir / "Cat" / "0.jpg").read_bytes()
@@ -70,7 +73,7 @@ def test_reuse_needs_no_server_and_is_verified_against_the_record(server, tmp_pa
     assert server.requests == ["/pets.zip"]  # reused, not fetched again
 
     # the zip changes on disk after its hash was recorded: it is not trusted but fetched afresh
-    zip_path = tmp_path / "downloads" / "pets.zip"
+    zip_path = tmp_path / "downloads" / ZIP
     zip_path.write_bytes(zip_path.read_bytes()[:-10] + b"tampered!!")
     (tmp_path / "petimages" / ".complete").unlink()
     download_petimages(tmp_path, url=url, **CHECKS)
@@ -80,14 +83,14 @@ def test_reuse_needs_no_server_and_is_verified_against_the_record(server, tmp_pa
 
 def test_server_file_changed_since_the_recorded_hash_is_refused(server, tmp_path):
     download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)
-    record = tmp_path / "downloads" / "pets.zip.sha256"
+    record = tmp_path / "downloads" / f"{ZIP}.sha256"
     record.write_text("0" * 64 + "  pets.zip\n")  # as if the first download had been another file
     (tmp_path / "petimages" / ".complete").unlink()
 
-    with pytest.raises(HashMismatchError, match="delete .*pets.zip.sha256"):
+    with pytest.raises(HashMismatchError, match=f"(?s)arrived, 0{{64}} was expected.*delete .*{ZIP}.sha256"):
         download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)
     # the old local copy is kept aside (it might be one placed by hand), the fresh one was not kept
-    assert _leftovers(tmp_path / "downloads") == ["pets.zip.rejected", "pets.zip.sha256"]
+    assert _leftovers(tmp_path / "downloads") == [f"{ZIP}.rejected", f"{ZIP}.sha256"]
 
 
 @pytest.mark.parametrize("how", ["argument", "environment"])
@@ -99,7 +102,7 @@ def test_wrong_pinned_hash_is_a_clear_error_and_keeps_no_file(server, tmp_path, 
     else:
         monkeypatch.setenv(download.SHA256_ENV, wrong)
 
-    with pytest.raises(HashMismatchError, match=f"does not match the sha256 {wrong}.*nothing was kept"):
+    with pytest.raises(HashMismatchError, match=f"{wrong} was expected \\(pinned.*nothing was kept"):
         download_petimages(tmp_path, url=server.base + "/pets.zip", **kwargs)
     assert _leftovers(tmp_path / "downloads") == []
     assert not (tmp_path / "petimages").exists()
@@ -110,24 +113,24 @@ def test_right_pinned_hash_is_accepted(server, tmp_path):
     right = hashlib.sha256(server.good).hexdigest()
     folder = download_petimages(tmp_path, url=server.base + "/pets.zip", sha256=right.upper(), **CHECKS)
     assert (folder / ".complete").read_text().strip() == right
-    assert (tmp_path / "downloads" / "pets.zip.sha256").read_text().split()[0] == right  # later runs check against it
+    assert (tmp_path / "downloads" / f"{ZIP}.sha256").read_text().split()[0] == right  # later runs check against it
 
 
 def test_interrupted_transfer_is_fetched_again_cleanly(server, tmp_path):
     folder = download_petimages(tmp_path, url=server.base + "/cut-once.zip", **CHECKS)
     assert server.requests == ["/cut-once.zip", "/cut-once.zip"]
-    assert (tmp_path / "downloads" / "cut-once.zip").read_bytes() == server.good
+    assert (tmp_path / "downloads" / ZIP).read_bytes() == server.good
     assert (folder / ".complete").exists()
 
 
 def test_transfer_that_stalls_is_fetched_again(server, tmp_path):
     download_petimages(tmp_path, url=server.base + "/stall-once.zip", timeout=0.5, **CHECKS)
     assert server.requests == ["/stall-once.zip", "/stall-once.zip"]
-    assert (tmp_path / "downloads" / "stall-once.zip").read_bytes() == server.good
+    assert (tmp_path / "downloads" / ZIP).read_bytes() == server.good
 
 
 def test_transfer_that_always_breaks_leaves_no_partial_file(server, tmp_path):
-    with pytest.raises(DownloadError, match="2 attempts"):
+    with pytest.raises(DownloadError, match="cut.zip \\(2 attempts\\)"):
         download_petimages(tmp_path, url=server.base + "/cut.zip", **CHECKS)
     assert _leftovers(tmp_path / "downloads") == []  # neither the zip nor pooch's temporary file
     assert not (tmp_path / "petimages").exists()
@@ -147,17 +150,18 @@ def test_unreachable_server_names_the_remedies(tmp_path):
         download_petimages(tmp_path, url=f"http://127.0.0.1:{port}/pets.zip", **CHECKS)
     message = str(raised.value)
     assert "CATSDOGS_IMAGES" in message and "download_kaggle" in message
-    assert str(tmp_path / "downloads" / "pets.zip") in message  # where to put a zip downloaded by hand
+    assert str(tmp_path / "downloads" / ZIP) in message  # where to put a zip downloaded by hand
+    assert f"127.0.0.1:{port}/pets.zip: cannot connect (Connection refused)" in message
     assert _leftovers(tmp_path / "downloads") == []
 
 
 def test_zip_put_there_by_hand_is_checked_and_used(tmp_path, synthetic_pets):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    (downloads / "pets.zip").write_bytes(synthetic_pets.zip_path.read_bytes())
+    (downloads / ZIP).write_bytes(synthetic_pets.zip_path.read_bytes())
     folder = download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", **CHECKS)  # never contacted
     assert (folder / "PetImages" / "Dog").is_dir()
-    assert (downloads / "pets.zip.sha256").exists()
+    assert (downloads / f"{ZIP}.sha256").exists()
 
 
 def _zip_bytes(entries) -> bytes:
@@ -216,22 +220,123 @@ def test_crc_damage_is_refused_and_a_file_already_there_kept_aside(tmp_path):
     data[position] ^= 0xFF  # one flipped byte inside a stored entry: only the CRC shows it
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    (downloads / "pets.zip").write_bytes(bytes(data))
+    (downloads / ZIP).write_bytes(bytes(data))
 
     with pytest.raises(DownloadError, match="CRC"):
         download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", attempts=1, **CHECKS)
     # not downloaded by this run (maybe put there by hand): renamed, never deleted, never trusted
-    assert _leftovers(downloads) == ["pets.zip.rejected"]
-    assert (downloads / "pets.zip.rejected").read_bytes() == bytes(data)
+    assert _leftovers(downloads) == [f"{ZIP}.rejected"]
+    assert (downloads / f"{ZIP}.rejected").read_bytes() == bytes(data)
 
 
 def test_zip_that_is_not_petimages_is_refused(tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    (downloads / "pets.zip").write_bytes(_zip_bytes(["photos/a.jpg", "photos/b.jpg"]))
+    (downloads / ZIP).write_bytes(_zip_bytes(["photos/a.jpg", "photos/b.jpg"]))
     with pytest.raises(DownloadError, match="does not look like the PetImages zip"):
         download_petimages(tmp_path, url="http://127.0.0.1:9/pets.zip", attempts=1, **CHECKS)
-    assert _leftovers(downloads) == ["pets.zip.rejected"]
+    assert _leftovers(downloads) == [f"{ZIP}.rejected"]
+
+
+# --- several URLs per source (a moved or dead address) ------------------------------------
+
+def _dead_url() -> str:
+    """A URL on a port nobody listens on: the connection is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/pets.zip"
+
+
+def _altered(good: bytes, how: str) -> bytes:
+    """The good zip with one photo replaced by another photo, or one photo missing."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as original, zipfile.ZipFile(out, "w") as altered:
+        for info in original.infolist():
+            if info.filename == "PetImages/Cat/3.jpg":
+                if how == "missing":
+                    continue
+                altered.writestr(info, original.read("PetImages/Cat/4.jpg"))  # a real photo, another one
+            else:
+                altered.writestr(info, original.read(info))
+    return out.getvalue()
+
+
+def test_dead_urls_are_reported_and_the_next_url_is_used(server, tmp_path, capsys):
+    refused, missing, good = _dead_url(), server.base + "/moved.zip", server.base + "/pets.zip"
+    folder = download_petimages(tmp_path, url=[refused, missing, good], **CHECKS)
+
+    assert (folder / "PetImages" / "Cat" / "0.jpg").is_file()
+    assert (tmp_path / "downloads" / ZIP).read_bytes() == server.good
+    assert server.requests == ["/moved.zip", "/pets.zip"]
+    log = capsys.readouterr().err.splitlines()
+    assert f"Failed: {refused}: cannot connect (Connection refused); trying the next URL." in log
+    assert f"Failed: {missing}: the server answered HTTP 404 (Not Found); trying the next URL." in log
+    assert not any(line.startswith("Failed:") and good in line for line in log)
+    assert _leftovers(tmp_path / "downloads") == [ZIP, f"{ZIP}.sha256"]  # no .download, no pooch temporary file
+
+
+@pytest.mark.parametrize("how", ["one photo replaced", "missing"])
+def test_a_mirror_serving_another_zip_than_the_recorded_one_is_refused(server, tmp_path, capsys, how):
+    download_petimages(tmp_path, url=server.base + "/pets.zip", **CHECKS)  # the first download records the hash
+    recorded = (tmp_path / "downloads" / f"{ZIP}.sha256").read_text().split()[0]
+    (tmp_path / "downloads" / ZIP).unlink()  # space freed; the next run downloads again
+    shutil.rmtree(tmp_path / "petimages")
+    altered = _altered(server.good, how)
+    server.routes["/mirror.zip"] = lambda n: (altered, "full")
+    capsys.readouterr()
+
+    folder = download_petimages(tmp_path, url=[server.base + "/mirror.zip", server.base + "/pets.zip"], **CHECKS)
+    assert server.requests[-2:] == ["/mirror.zip", "/pets.zip"]  # refused, then the next URL
+    assert (tmp_path / "downloads" / ZIP).read_bytes() == server.good
+    assert (folder / "PetImages" / "Cat" / "3.jpg").read_bytes() == zipfile.ZipFile(io.BytesIO(server.good)).read("PetImages/Cat/3.jpg")
+    arrived = hashlib.sha256(altered).hexdigest()
+    failed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Failed:")]
+    assert len(failed) == 1 and "/mirror.zip" in failed[0]
+    assert f"sha256 {arrived} arrived, {recorded} was expected" in failed[0]
+
+    # the mirror alone: refused with both hashes and the ways to pin or reset; nothing kept
+    (tmp_path / "downloads" / ZIP).unlink()
+    shutil.rmtree(tmp_path / "petimages")
+    with pytest.raises(HashMismatchError) as raised:
+        download_petimages(tmp_path, url=server.base + "/mirror.zip", **CHECKS)
+    message = str(raised.value)
+    assert f"sha256 {arrived} arrived, {recorded} was expected (recorded at this machine's first download" in message
+    assert f"CATSDOGS_PETIMAGES_SHA256={arrived}" in message and f"delete {tmp_path / 'downloads' / ZIP}.sha256" in message
+    assert _leftovers(tmp_path / "downloads") == [f"{ZIP}.sha256"]
+    assert not (tmp_path / "petimages").exists()
+
+
+def test_when_every_url_fails_one_message_lists_them_all_and_nothing_is_left(server, tmp_path):
+    destination = tmp_path / "data"
+    urls = [_dead_url(), server.base + "/moved.zip", server.base + "/cut.zip", server.base + "/no-length-cut.zip"]
+    with pytest.raises(DownloadError) as raised:
+        download_petimages(destination, url=" ".join(urls), **CHECKS)  # one string, separated by spaces
+    message = str(raised.value)
+    assert "from any of 4 URL(s)" in message
+    assert f"{urls[0]}: cannot connect (Connection refused)" in message
+    assert f"{urls[1]}: the server answered HTTP 404" in message
+    assert f"{urls[2]} (2 attempts): the transfer failed" in message
+    assert f"{urls[3]} (2 attempts): {ZIP}.download is not a readable zip file" in message
+    assert "CATSDOGS_IMAGES" in message and "CATSDOGS_PETIMAGES_URL" in message and str(destination / "downloads" / ZIP) in message
+    assert not destination.exists()  # nothing left behind: no zip, no partial file, no empty folder
+
+
+def test_the_environment_variable_takes_several_urls_in_order(server, tmp_path, monkeypatch):
+    monkeypatch.setenv(download.PETIMAGES.url_env, f"  {server.base}/moved.zip   {server.base}/pets.zip ")
+    assert download.PETIMAGES.resolved_urls() == (f"{server.base}/moved.zip", f"{server.base}/pets.zip")
+    assert download.PETIMAGES.resolved_urls("http://given/y.zip") == ("http://given/y.zip",)  # url= wins
+    download_petimages(tmp_path, **CHECKS)
+    assert server.requests == ["/moved.zip", "/pets.zip"]
+
+
+def test_built_in_url_lists_put_the_current_official_address_first():
+    assert download.FILTERED.urls == (
+        "https://download.mlcc.google.com/mledu-datasets/cats_and_dogs_filtered.zip",
+        "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",
+    )
+    assert download.PETIMAGES.urls[0].startswith("https://download.microsoft.com/")
+    for source in download.ZIP_SOURCES.values():
+        assert all(url.rsplit("/", 1)[1] == source.zip_name for url in source.urls)
 
 
 # --- Kaggle -----------------------------------------------------------------------------

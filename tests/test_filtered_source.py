@@ -3,6 +3,7 @@ HTTP server through CATSDOGS_FILTERED_URL, and how CATSDOGS_SOURCE picks a sourc
 from __future__ import annotations
 
 import hashlib
+import socket
 
 import pytest
 from local_server import serve
@@ -109,7 +110,7 @@ def test_unknown_source_name_says_which_names_exist(project_dirs, environment, w
 def test_wrong_pinned_hash_is_a_clear_error_and_keeps_nothing(server, tmp_path, environment):
     wrong = "cd" * 32
     environment.setenv("CATSDOGS_FILTERED_SHA256", wrong)
-    with pytest.raises(HashMismatchError, match=f"(?s)does not match the sha256 {wrong}.*nothing was kept.*CATSDOGS_FILTERED_SHA256"):
+    with pytest.raises(HashMismatchError, match=f"(?s){wrong} was expected \\(pinned with sha256= or CATSDOGS_FILTERED_SHA256\\).*nothing was kept"):
         download_filtered(tmp_path, url=f"{server.base}/good/{ZIP_NAME}", progress=False)
     assert _leftovers(tmp_path / "downloads") == []
     assert not (tmp_path / "filtered").exists()
@@ -137,10 +138,34 @@ def test_zip_with_a_missing_class_is_refused_and_not_kept(server, tmp_path, envi
     assert not (tmp_path / "filtered").exists()
 
 
-def test_every_download_url_can_be_overridden_by_an_environment_variable(environment):
+def test_every_download_url_list_can_be_replaced_by_an_environment_variable(environment):
     for source in download.ZIP_SOURCES.values():
-        assert source.resolved_url() == source.url
-        environment.setenv(source.url_env, "http://mirror.example/x.zip")
-        assert source.resolved_url() == "http://mirror.example/x.zip"
-        assert source.resolved_url("http://given/y.zip") == "http://given/y.zip"  # an explicit url= wins
+        assert source.resolved_urls() == source.urls
+        environment.setenv(source.url_env, "http://mirror.example/x.zip https://other.example/y.zip")
+        assert source.resolved_urls() == ("http://mirror.example/x.zip", "https://other.example/y.zip")
+        assert source.resolved_urls("http://given/y.zip") == ("http://given/y.zip",)  # an explicit url= wins
     assert {s.url_env for s in download.ZIP_SOURCES.values()} == {"CATSDOGS_FILTERED_URL", "CATSDOGS_PETIMAGES_URL"}
+
+
+def test_with_the_first_urls_dead_a_later_url_gives_the_3000_photos(server, project_dirs, environment):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{probe.getsockname()[1]}/{ZIP_NAME}"
+    environment.setenv("CATSDOGS_SOURCE", "filtered")
+    environment.setenv("CATSDOGS_FILTERED_URL", f"{refused} {server.base}/moved/{ZIP_NAME} {server.base}/good/{ZIP_NAME}")
+    dataset = get_dataset(quick=False, progress=False)
+    assert (dataset.report["files"], dataset.report["usable"]) == (3000, 3000)
+    assert server.requests == [f"/moved/{ZIP_NAME}", f"/good/{ZIP_NAME}"]
+
+
+def test_with_every_url_dead_get_dataset_stops_with_one_message_naming_each(server, project_dirs, environment):
+    urls = [f"{server.base}/moved/{ZIP_NAME}", f"{server.base}/no-dogs/{ZIP_NAME}"]
+    environment.setenv("CATSDOGS_SOURCE", "filtered")
+    environment.setenv("CATSDOGS_FILTERED_URL", " ".join(urls))
+    with pytest.raises(DownloadError) as raised:
+        get_dataset(quick=False, progress=False)
+    message = str(raised.value)
+    assert f"{urls[0]}: the server answered HTTP 404" in message
+    assert f"{urls[1]}: {ZIP_NAME}.download does not look like Google's cats_and_dogs_filtered zip" in message
+    assert "CATSDOGS_IMAGES=<folder>" in message
+    assert not (project_dirs / "data").exists() or not any(p.is_file() for p in (project_dirs / "data").rglob("*"))

@@ -96,3 +96,27 @@ def test_other_layouts_are_refused_with_the_accepted_ones_named(tmp_path, make):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(LayoutError, match="is not a folder.*CATSDOGS_IMAGES"):
         find_labelled_files(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("make, found, add", [
+    (lambda root: write_photos(root / "cats", 20), "found cats/ (20 files) but no folder of dog photos", "add dogs/ with the dog photos"),
+    (lambda root: write_photos(root / "PetImages" / "Dog", 3), "found PetImages/Dog/ (3 files) but no folder of cat photos", "add PetImages/Cat/"),
+    (lambda root: (write_photos(root / "train" / "cats", 2), write_photos(root / "train" / "dogs", 2), write_photos(root / "validation" / "cats", 2)),
+     "found validation/cats/ (2 files) but no folder of dog photos", "add validation/dogs/"),
+    (lambda root: [write_photo(root / "train" / f"cat.{i}.jpg", i) for i in range(3)],
+     "train/ holds 3 cat.N.jpg files (Kaggle's flat layout) but no dog.N.jpg file", "dog.0.jpg"),
+])
+def test_a_missing_class_folder_is_named_with_what_was_found(tmp_path, make, found, add):
+    make(tmp_path)
+    with pytest.raises(LayoutError) as raised:
+        find_labelled_files(tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"A class folder is missing in {tmp_path}: {found}")
+    assert add in message and "Accepted layouts" in message
+
+
+def test_a_folder_of_other_things_says_what_it_holds(tmp_path):
+    write_photos(tmp_path / "birds", 2)
+    write_photos(tmp_path, 3)
+    with pytest.raises(LayoutError, match=r"It holds the folders birds/, 3 loose files; the photos must be in folders named after the two classes"):
+        find_labelled_files(tmp_path)
