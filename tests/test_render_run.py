@@ -24,9 +24,12 @@ def executed_notebook():
     ])
     photos = nbformat.v4.new_code_cell('show_images(x, y)\nsave_fig(NOTEBOOK, "grid", photos=True)', outputs=[
         nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})])
+    table = nbformat.v4.new_code_cell("report_table(dataset)", outputs=[nbformat.v4.new_output("execute_result", data={
+        "text/html": "<div>\n<style scoped>\n.dataframe tbody tr th {vertical-align: top;}\n</style>\n<table><tr><td>3,000</td></tr></table></div>",
+        "text/plain": "3,000"})])
     log = nbformat.v4.new_code_cell("train()", outputs=[
         nbformat.v4.new_output("stream", name="stdout", text="".join(f"\x1b[32mepoch {i}\x1b[0m\n" for i in range(200)))])
-    return nbformat.v4.new_notebook(cells=[nav, intro, chart, photos, log])
+    return nbformat.v4.new_notebook(cells=[nav, intro, chart, photos, table, log])
 
 
 def test_a_page_keeps_charts_and_numbers_and_leaves_out_photos_widgets_markers(tmp_path):
@@ -41,6 +44,7 @@ def test_a_page_keeps_charts_and_numbers_and_leaves_out_photos_widgets_markers(t
     assert len(list((tmp_path / "runs" / "03_numpy_cnn_files").iterdir())) == 1
     assert render_run.PHOTOS_LEFT_OUT in text
     assert "HBox" not in text and "\x1b[" not in text
+    assert "<td>3,000</td>" in text and "vertical-align" not in text  # tables stay, their style block goes
     assert "epoch 0" in text and "epoch 199" in text and "epoch 100\n" not in text and "lines left out" in text
 
 
