@@ -14,6 +14,8 @@ no "Corrupt JPEG data" or unknown-format crash mid-epoch) with
   layers in the model instead (lessons.keras_cnn.make_model(augmentation=...), notebook 05);
 * prefetch(AUTOTUNE) prepares the next batches while the model trains on this one.
 
+`load_photo(path)` reads one photo of your own exactly as the pipeline reads the training photos.
+
 TensorFlow is imported inside the functions: importing helpers must not pick a framework.
 """
 from __future__ import annotations
@@ -84,3 +86,30 @@ def as_arrays(data, image_dtype: str = "uint8") -> tuple:
         images.append(np.asarray(x).astype(image_dtype))
         labels.append(np.asarray(y))
     return np.concatenate(images), np.concatenate(labels)
+
+
+def load_photo(path, image_size=(180, 180)):
+    """One photo file as a batch of one (1, height, width, 3), float32 pixels in [0, 255], resized
+    exactly as `image_datasets` resizes the training photos.
+
+    The pipeline's `image_dataset_from_directory` decodes with `tf.image.decode_image` and resizes with
+    `tf.image.resize(..., "bilinear")`, which does not antialias; `keras.utils.load_img(target_size=...)`
+    resizes with PIL (nearest-neighbour by default; its bilinear antialiases when it shrinks). Either
+    would show the model a different picture from the ones it was trained on, so predictions read the
+    photo here, with the pipeline's own operations, and round to whole pixels as the pipeline's cache does.
+    """
+    import os
+
+    import tensorflow as tf
+
+    path = os.path.expanduser(str(path))
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path!r}: no such file. Give the path of a photo (JPEG, PNG, BMP or GIF), "
+                                "for example in MY_IMAGE in the parameters cell.")
+    try:
+        image = tf.image.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as error:
+        raise ValueError(f"{path!r} is not an image TensorFlow can read ({error.message.splitlines()[0]}). "
+                         "Give the path of a photo file: JPEG, PNG, BMP or GIF.") from error
+    image = tf.image.resize(image, tuple(image_size), method="bilinear")  # what load_split's reader does
+    return tf.round(image)[None].numpy().astype("float32")  # whole pixels, as the pipeline caches them (uint8)

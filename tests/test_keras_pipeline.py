@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers.data import get_dataset
-from helpers.keras_data import as_arrays, image_datasets
+from helpers.keras_data import as_arrays, image_datasets, load_photo
 
 pytestmark = pytest.mark.tensorflow
 
@@ -78,3 +78,29 @@ def test_an_empty_split_says_which_folder_is_empty(dataset):
         path.unlink()  # links and copies in the test's own tree, never the photos
     with pytest.raises(ValueError, match="No photos in .*val"):
         image_datasets(dataset, SIZE, splits=("val",))
+
+
+def test_a_photo_for_prediction_is_resized_exactly_as_the_pipeline_resizes_training_photos(dataset):
+    paths, _ = dataset.files("val")  # unshuffled splits come in dataset.files order
+    pipeline, _ = as_arrays(image_datasets(dataset, SIZE, batch_size=8, splits=("val",))["val"])
+    loaded = np.concatenate([load_photo(path, SIZE) for path in paths])
+    assert loaded.shape == pipeline.shape and loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded, pipeline.astype("float32"))
+
+
+def test_load_img_resizes_differently_which_is_why_predictions_use_load_photo(dataset, keras):
+    """PIL's resize (load_img) antialiases when it shrinks; tf.image.resize does not: the check above can fail."""
+    paths, _ = dataset.files("val")
+    differences = []
+    for path in paths[:8]:
+        pil = keras.utils.img_to_array(keras.utils.load_img(path, target_size=SIZE, interpolation="bilinear"))
+        differences.append(np.abs(pil - load_photo(path, SIZE)[0]).max())
+    assert max(differences) > 10, differences  # whole pixel values apart, not rounding
+
+
+def test_a_file_that_is_not_a_photo_or_missing_says_so(tmp_path):
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    with pytest.raises(ValueError, match="not an image"):
+        load_photo(tmp_path / "notes.jpg", SIZE)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_photo(tmp_path / "missing.jpg", SIZE)

@@ -131,6 +131,8 @@ def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_sta
 def test_the_saved_model_carries_its_preprocessing_and_says_when_a_file_is_not_a_photo(tmp_path, keras):
     from PIL import Image
 
+    from helpers.keras_data import load_photo
+
     from notebook_code import load_definitions
 
     nb = load_definitions("08_transfer_learning_keras")
@@ -146,10 +148,10 @@ def test_the_saved_model_carries_its_preprocessing_and_says_when_a_file_is_not_a
     loaded = keras.models.load_model(path)
 
     np.testing.assert_allclose(loaded.predict(photos, verbose=0), expected, atol=1e-5)  # BGR and the mean subtracted inside
-    Image.fromarray(photos[0].astype("uint8")).save(tmp_path / "photo.png")
-    assert nb["load_photo"](tmp_path / "photo.png", 32).shape == (1, 32, 32, 3)
+    # your own photo, read as the notebook reads it (helpers.keras_data.load_photo: the pipeline's resize)
+    Image.fromarray(photos[0].astype("uint8")).resize((50, 40)).save(tmp_path / "photo.png")
+    mine = load_photo(tmp_path / "photo.png", (32, 32))
+    assert mine.shape == (1, 32, 32, 3) and loaded.predict(mine, verbose=0).shape == (1, 1)
     (tmp_path / "notes.jpg").write_text("not a photo")
     with pytest.raises(ValueError, match="not an image"):
-        nb["load_photo"](tmp_path / "notes.jpg", 32)
-    with pytest.raises(FileNotFoundError, match="MY_IMAGE"):
-        nb["load_photo"](tmp_path / "missing.jpg", 32)
+        load_photo(tmp_path / "notes.jpg", (32, 32))
