@@ -12,7 +12,7 @@ from helpers import setup
 SHARED_DATA = setup.PROJECT_ROOT.parent / "shared" / "data"
 
 # TF 2.20/2.21's oneDNN backward of a 1x1 stride-2 convolution with few channels corrupts the heap
-# (notebook 05, "Why oneDNN is off"). The variable only counts when it is set before TensorFlow
+# (docs/measurements.md, notebook 05: the crash and its post-mortem). The variable only counts when it is set before TensorFlow
 # loads, so it is set here, when pytest reads this file: before any test or fixture (including
 # one a test file defines for itself) can import TensorFlow. Subprocesses inherit it.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
