@@ -162,6 +162,9 @@ def headline_record(stem: str, source: str, all_records: dict[str, dict], gpu: b
 
 
 def expected_result(record: dict, source: str) -> str:
+    if "usable" in record and not isinstance(record.get("test_accuracy"), (int, float)):  # 00: photos, no model
+        return (f"{record['usable']:,} usable photos, split {_count(record, 'n_train')} / {_count(record, 'n_val')} / "
+                f"{_count(record, 'n_test')}")
     text = accuracy(record).split(", val")[0].replace("test ", "test accuracy ")
     if not on_default_data(record, source):
         text += f" (on {str(record.get('dataset', '?')).split('-')[0]})"
