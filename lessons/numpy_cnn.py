@@ -4,11 +4,10 @@
 __all__ = ['zero_pad', 'conv_output_size', 'conv_forward_naive', 'im2col', 'conv_forward', 'conv_backward', 'relu_forward',
            'maxpool_forward', 'maxpool_backward', 'flatten_forward', 'flatten_backward', 'dense_forward',
            'dense_backward', 'bce_with_logits', 'init_cnn', 'cnn_forward', 'cnn_backward', 'cnn_cost',
-           'gradient_check_cnn', 'Adam', 'predict_proba', 'accuracy', 'evaluate', 'train_cnn']
+           'gradient_check_cnn', 'adam_step', 'evaluate', 'train_cnn']
 
 # %% ../notebooks/03_numpy_cnn.ipynb #695c149e
-# Cells that start with `#| export` are also written to lessons/numpy_cnn.py (tools/export_lessons.py),
-# where later notebooks and the tests import them from: edit them here, never there.
+# `#| export` cells also go to lessons/numpy_cnn.py (tools/export_lessons.py), for the tests and benchmarks.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from tqdm.auto import tqdm
@@ -193,30 +192,13 @@ def gradient_check_cnn(params, X, Y, n_checks=12, epsilon=1e-6, seed=0):
     return worst
 
 # %% ../notebooks/03_numpy_cnn.ipynb #87892c6b
-class Adam:
-    """Adam for a dict of arrays: v, s running means of grad and grad**2, bias-corrected."""
-
-    def __init__(self, params, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        self.lr, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
-        self.v = {k: np.zeros_like(p) for k, p in params.items()}
-        self.s = {k: np.zeros_like(p) for k, p in params.items()}
-        self.t = 0
-
-    def step(self, params, grads):
-        self.t += 1
-        correction1, correction2 = 1 - self.beta1 ** self.t, 1 - self.beta2 ** self.t
-        for k, g in grads.items():
-            self.v[k] = self.beta1 * self.v[k] + (1 - self.beta1) * g
-            self.s[k] = self.beta2 * self.s[k] + (1 - self.beta2) * g * g
-            params[k] -= (self.lr * (self.v[k] / correction1) / (np.sqrt(self.s[k] / correction2) + self.epsilon)).astype(params[k].dtype)
+from .deep_network import initialize_adam, update_parameters_with_adam  # notebook 02
 
 
-def predict_proba(X, params, batch_size=256):
-    return np.concatenate([sigmoid(cnn_forward(X[k:k + batch_size], params)[0]) for k in range(0, len(X), batch_size)])
-
-
-def accuracy(X, Y, params):
-    return float(np.mean((predict_proba(X, params) > 0.5) == Y))
+def adam_step(params, grads, state, learning_rate):
+    """One Adam step with notebook 02's update; state = [v, s, t]."""
+    state[2] += 1
+    update_parameters_with_adam(params, {"d" + k: g for k, g in grads.items()}, state[0], state[1], state[2], learning_rate)
 
 
 def evaluate(X, Y, params, batch_size=256):
@@ -226,27 +208,24 @@ def evaluate(X, Y, params, batch_size=256):
 
 
 def train_cnn(X, Y, params, epochs=10, batch_size=64, learning_rate=0.001, X_val=None, Y_val=None, seed=0):
-    """Mini-batch Adam with random horizontal flips. Returns the history of costs and accuracies (train, validation)."""
+    """Mini-batch Adam with random horizontal flips; returns the costs and accuracies (train, validation)."""
     rng = np.random.default_rng(seed)
-    optimizer = Adam(params, learning_rate)
+    state = [*initialize_adam(params), 0]
     history = {"batch_cost": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     for epoch in range(epochs):
         order = rng.permutation(len(X))
-        bar = tqdm(range(0, len(X), batch_size), desc=f"epoch {epoch + 1}/{epochs}", mininterval=1)
         total = 0.0
-        for k in bar:
-            batch = order[k:k + batch_size]
-            X_batch, Y_batch = X[batch], Y[batch]
-            flip = rng.random(len(batch)) < 0.5
-            X_batch[flip] = X_batch[flip, :, ::-1]  # X[batch] is a copy: the training set stays unflipped
+        for k in tqdm(range(0, len(X), batch_size), desc=f"epoch {epoch + 1}/{epochs}", mininterval=1):
+            X_batch, Y_batch = X[order[k:k + batch_size]], Y[order[k:k + batch_size]]
+            flip = rng.random(len(X_batch)) < 0.5
+            X_batch[flip] = X_batch[flip, :, ::-1]  # X[...] is a copy: the training set stays unflipped
             logits, cache = cnn_forward(X_batch, params)
             cost, dlogits = bce_with_logits(logits, Y_batch)
-            optimizer.step(params, cnn_backward(dlogits, cache))
+            adam_step(params, cnn_backward(dlogits, cache), state, learning_rate)
             history["batch_cost"].append(cost)
-            total += cost * len(batch)
-            bar.set_postfix(cost=f"{cost:.3f}")
+            total += cost * len(X_batch)
         history["loss"].append(total / len(X))
-        history["accuracy"].append(accuracy(X, Y, params))
+        history["accuracy"].append(evaluate(X, Y, params)[1])
         if X_val is not None:
             val_loss, val_accuracy = evaluate(X_val, Y_val, params)
             history["val_loss"].append(val_loss)

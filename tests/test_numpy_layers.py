@@ -348,3 +348,30 @@ def test_logistic_regression_cost_is_stable_on_extreme_logits(nb01):
         grads, cost = nb01.propagate(w, 0.0, X, Y)
     assert np.isfinite(cost) and cost == pytest.approx(2000 / 3)
     assert np.all(np.isfinite(grads["dw"]))
+
+
+# ---------------------------------------------------------------- 01: train / validation / test
+
+def _h5_folder(folder, splits):
+    from helpers.caches import save_h5
+
+    for split, n in splits.items():
+        x = np.arange(n * 2 * 2 * 3, dtype=np.uint8).reshape(n, 2, 2, 3)
+        save_h5(folder / f"{split}_catsdogs.h5", split, x, np.arange(n) % 2)
+    return folder
+
+
+def test_load_splits_uses_the_validation_file_when_there_is_one(nb01, tmp_path):
+    splits = nb01.load_splits(_h5_folder(tmp_path, {"train": 10, "val": 4, "test": 3}))
+    assert not splits["val_held_out"]
+    assert [splits[s][1].shape[1] for s in ("train", "val", "test", "whole_train")] == [10, 4, 3, 10]
+
+
+def test_load_splits_holds_out_every_fifth_training_image_without_one(nb01, tmp_path):
+    splits = nb01.load_splits(_h5_folder(tmp_path, {"train": 12, "test": 3}))
+    (train_x, train_y), (val_x, val_y) = splits["train"], splits["val"]
+    assert splits["val_held_out"] and train_y.shape[1] == 9 and val_y.shape[1] == 3
+    whole_x = splits["whole_train"][0]
+    assert np.array_equal(val_x, whole_x[[0, 5, 10]]) and len(whole_x) == 12
+    seen = {bytes(image) for image in np.concatenate([train_x, val_x])}
+    assert len(seen) == 12  # every training image in exactly one of the two
