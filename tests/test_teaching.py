@@ -80,7 +80,7 @@ def test_the_key_figure_cell_carries_the_image_bytes(tmp_path):
     (images / "history.png").write_bytes(b"\x89PNG fake")
     cell = meta.key_figure_cell("03_numpy_cnn", tmp_path / "images", "https://github.com/o/r", runs_dir=tmp_path)
     assert cell.attachments["history.png"]["image/png"] == base64.b64encode(b"\x89PNG fake").decode()
-    assert "(attachment:history.png)" in cell.source and "Every output" not in cell.source
+    assert "(attachment:history.png)" in cell.source and "docs/runs" not in cell.source
     (tmp_path / "03_numpy_cnn.md").write_text("page")
     linked = meta.key_figure_cell("03_numpy_cnn", tmp_path / "images", "https://github.com/o/r", runs_dir=tmp_path)
     assert "https://github.com/o/r/blob/main/docs/runs/03_numpy_cnn.md" in linked.source

@@ -145,11 +145,11 @@ def nav_source(paths: list[Path], index: int, titles: list[str], repo_url: str, 
     if index + 1 < len(paths):
         local.append(f"Next: [{titles[index + 1]}]({paths[index + 1].name}) →")
         in_colab.append(f"[next]({colab_url(repo_url, paths[index + 1].name)})")
-    lines.append(" · ".join(local))
     stem = paths[index].stem
-    if (runs_dir / f"{stem}.md").exists():
-        lines += ["", f"Every output of the measured run, without running anything: [docs/runs/{stem}.md](../docs/runs/{stem}.md)"]
+    if (runs_dir / f"{stem}.md").exists():  # every output of the measured run, readable without running anything
+        local.insert(local.index("[All notebooks](../README.md#notebooks)") + 1, f"[The measured run](../docs/runs/{stem}.md)")
         in_colab.append(f"[the measured run]({run_page_url(repo_url, stem)})")
+    lines.append(" · ".join(local))
     if in_colab:
         lines += ["", "In Colab: " + " · ".join(in_colab)]
     return "\n".join(lines)
@@ -165,8 +165,8 @@ def key_figure_cell(stem: str, images_dir: Path, repo_url: str, runs_dir: Path =
     image = images_dir / stem / file
     if not image.exists():
         return None
-    where = (f" [Every output of that run]({run_page_url(repo_url, stem)})." if (runs_dir / f"{stem}.md").exists() else "")
-    cell = nbformat.v4.new_markdown_cell(f"![{caption}](attachment:{file})\n\n*The measured run: {caption[0].lower() + caption[1:]}.*{where}")
+    where = f" [Every output]({run_page_url(repo_url, stem)})." if (runs_dir / f"{stem}.md").exists() else ""
+    cell = nbformat.v4.new_markdown_cell(f"![{caption}](attachment:{file})\n\n*The measured run.*{where}")
     cell["id"] = KEY_FIGURE_CELL_ID
     cell["attachments"] = {file: {"image/png": base64.b64encode(image.read_bytes()).decode("ascii")}}
     return cell
