@@ -90,7 +90,7 @@ def cat_dog_or_neither(photo, classifier, preprocess, judge, judge_preprocess, t
         return {"answer": "not a photo", "text": str(error)}
     image = preprocess(photo).unsqueeze(0)
     with torch.inference_mode():
-        imagenet = judge(judge_preprocess(photo).unsqueeze(0).to(next(judge.parameters()).device)).softmax(dim=1)
+        imagenet = judge.eval()(judge_preprocess(photo).unsqueeze(0).to(next(judge.parameters()).device)).softmax(dim=1)
         p_dog = torch.sigmoid(classifier.eval()(image.to(next(classifier.parameters()).device))).item()
     share, looks_like = sum(cat_and_dog_shares(imagenet)).item(), imagenet_classes()[imagenet.argmax().item()]
     answer = {"p_cat": 1 - p_dog, "p_dog": p_dog, "cat_and_dog_share": share, "looks_like": looks_like, "photo": photo,
