@@ -39,10 +39,8 @@ def answer_figure(answer: dict, name: str = ""):
 
 
 def figure_png(fig, dpi: int = 80) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer, dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi)  # a pyplot-free Figure saves through the Agg canvas it gets
     return buffer.getvalue()
 
 
