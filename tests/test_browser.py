@@ -104,8 +104,10 @@ def browser():
         browser.close()
 
 
-def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None):
-    """Open a copy of `notebook`, Run > Run All Cells, wait, save; return (saved notebook, page errors)."""
+def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None, interact=None):
+    """Open a copy of `notebook`, Run > Run All Cells, wait, save; return (saved notebook, page errors).
+
+    `interact(page)`, if given, runs once every cell has run, before the screenshot (a learner using the notebook's app)."""
     copy = lab["root"] / "notebooks" / notebook.name
     shutil.copyfile(notebook, copy)
     for companion in notebook.parent.glob("*.py"):  # files a notebook imports from beside itself
@@ -126,6 +128,8 @@ def run_all_in_lab(lab, browser, notebook: Path, screenshot: Path | None):
         finished = lambda: not busy_prompts(page) and kernel_state(lab, notebook.name) == "idle" and kernel_idle(page)
         wait_until(lambda: finished() and (page.wait_for_timeout(1000) or finished()), RUN_TIMEOUT_S, page, "Run All Cells to finish")
 
+        if interact:
+            interact(page)
         stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
         shown_errors = [text[-2000:] for text in stderr if looks_like_error(text) or any(w in text for w in SETUP_WARNINGS)]
         if screenshot:
@@ -223,3 +227,46 @@ def test_an_error_in_a_cell_is_caught(lab, browser, tmp_path):
     assert any("ValueError" in text for text in shown_errors)
     assert saved.cells[0].outputs[0].text == "1\n"  # the server's CATSDOGS_QUICK=1 reached the kernel
     assert not saved.cells[2].execution_count      # Run All stops at the error
+
+
+APP_NOTEBOOK = "09_transfer_learning_pytorch"
+
+
+def upload(page, path: Path):
+    """Click the app's upload button and choose `path` in the file chooser, as a learner does."""
+    with page.expect_file_chooser() as chooser:
+        page.locator(".widget-upload").last.click()
+    chooser.value.set_files(str(path))
+
+
+def test_the_transfer_learning_app_answers_an_uploaded_photo_and_a_text_file(lab, browser, tmp_path):
+    """Notebook 09's "Try it" app in quick mode: a photo gets an answer and a picture; a text file named .jpg one line."""
+    import matplotlib.cbook
+
+    notebook = NOTEBOOKS / f"{APP_NOTEBOOK}.ipynb"
+    photo = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    text_file = tmp_path / "notes.jpg"
+    text_file.write_text("a shopping list, not a photo\n")
+    seen = {}
+
+    def use_the_app(page):
+        answers = page.locator(".catsdogs-answer")
+        upload(page, photo)
+        wait_until(lambda: answers.count() == 1 and answers.first.locator("img").count() == 1, 120, page, "the photo's answer")
+        seen["photo"] = answers.first.inner_text()
+        seen["picture"] = answers.first.locator("img").evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        upload(page, text_file)
+        wait_until(lambda: answers.count() == 2, 60, page, "the text file's answer")
+        seen["text file"] = answers.first.inner_text()  # newest first
+        seen["text file pictures"] = answers.first.locator("img").count()
+        seen["app"] = page.locator(".jp-OutputArea-output", has=page.locator(".widget-upload")).last.inner_text()
+
+    saved, shown_errors = run_all_in_lab(lab, browser, notebook, SCREENSHOTS / "09_transfer_learning_pytorch_app.png", interact=use_the_app)
+    assert not errors_in(saved), errors_in(saved)
+    assert not shown_errors, shown_errors
+    print(seen)
+    assert seen["photo"].startswith("grace_hopper.jpg: ") and re.search(r": (a cat|a dog|an? .+, not a cat or a dog)", seen["photo"]), seen["photo"]
+    assert seen["picture"][0] > 300 and seen["picture"][1] > 100  # the figure: photo, Grad-CAM, bars
+    assert seen["text file"].startswith("notes.jpg: ") and "is not an image" in seen["text file"], seen["text file"]
+    assert seen["text file pictures"] == 0 and "\n" not in seen["text file"].strip()
+    assert "Traceback" not in seen["app"], seen["app"]

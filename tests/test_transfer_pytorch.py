@@ -137,7 +137,7 @@ def test_notebook_fine_tuning_trains_only_the_top_block_and_keeps_batch_norm_sta
         assert torch.equal(after[key], before[key]), key
 
 
-def test_the_comparison_chart_draws_every_panel_and_names_missing_columns():
+def test_the_comparison_chart_draws_every_panel_zooms_accuracy_and_keeps_legends_off_the_bars():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -147,12 +147,39 @@ def test_the_comparison_chart_draws_every_panel_and_names_missing_columns():
     columns = sorted({c for cs, *_ in PANELS for c in cs})
     table = pd.DataFrame({c: [0.9, 0.95] for c in columns}, index=["resnet50", "vgg16"])
     table["parameters"] = [23.5e6, 14.7e6]
+    table["test acc (zero-shot)"], table["test acc (head)"], table["test acc"] = [0.940, 0.95], [0.994, 0.99], [0.996, 0.985]
     fig = plot_comparison(table, "test")
-    assert [axis.get_ylabel() for axis in fig.axes] == [ylabel for _, _, ylabel, _ in PANELS]
+    assert [axis.get_ylabel() for axis in fig.axes][1:] == ["parameters (millions)", "seconds per epoch (log scale)", "milliseconds"]
+    assert fig.axes[0].get_ylabel().startswith("test accuracy (zoomed")
+    accuracy_axis = fig.axes[0]
+    low, high = accuracy_axis.get_ylim()
+    assert 0.85 < low < 0.94 and high >= 0.996  # zoomed where 0.940, 0.994 and 0.996 differ ...
+    assert f"starts at {low:.2f}" in accuracy_axis.get_ylabel()  # ... and the axis says so
+    assert "log scale" in fig.axes[2].get_ylabel()
     assert max(bar.get_height() for bar in fig.axes[1].patches) == pytest.approx(23.5)  # in millions
+    from matplotlib.transforms import Bbox
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for axis in fig.axes:
+        legend = axis.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent(renderer)
+        # what is drawn of each bar: a zoomed axis clips the bars at its bottom
+        bars = [Bbox.intersection(bar.get_window_extent(renderer), axis.get_window_extent(renderer)) for bar in axis.patches]
+        assert all(bars) and not any(box.overlaps(bar) for bar in bars), f"the legend of {axis.get_title()!r} covers bars"
     assert "23,500,000" in style_table(table).to_html()
-    with pytest.raises(ValueError, match="inference ms/image"):
-        plot_comparison(table.drop(columns="inference ms/image"), "test")
+    assert len(plot_comparison(table.drop(columns="inference ms/image"), "test").axes) == 3  # 09 measures no inference time
+    with pytest.raises(ValueError, match="fine-tune s/epoch"):
+        plot_comparison(table.drop(columns="fine-tune s/epoch"), "test")
+
+
+def test_the_accuracy_axis_starts_at_zero_when_some_model_is_near_chance():
+    from helpers.comparison import accuracy_floor
+
+    assert accuracy_floor([0.48, 0.9]) == 0
+    assert accuracy_floor([0.94, 0.996]) == pytest.approx(0.92)
 
 
 def test_the_notebooks_backbone_comes_from_the_file_in_weights_files(tmp_path, torch):
@@ -264,32 +291,143 @@ def test_grad_cam_is_not_blank_for_a_photo_the_model_is_sure_about(torch):
     assert heatmap.max() == pytest.approx(1.0) and heatmap.min() >= 0 and heatmap.std() > 0
 
 
-def test_the_saved_model_carries_its_preprocessing_and_says_when_a_file_is_not_a_photo(tmp_path, torch):
+def test_open_photo_turns_a_photo_upright_shrinks_a_large_one_and_names_a_file_that_is_not_one(tmp_path, torch):
     from PIL import Image
+
+    from lessons.transfer_pytorch import MAX_SIDE, NotAPhotoError, open_photo
+
+    upright = Image.new("RGB", (40, 60), (200, 30, 30))
+    upright.paste((30, 30, 200), (0, 0, 40, 10))  # blue along the top edge
+    lying = upright.transpose(Image.Transpose.ROTATE_90)  # as a phone's sensor stored it: 60 x 40, blue on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to show
+    lying.save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=95)
+    photo = open_photo(tmp_path / "phone.jpg")
+    assert photo.size == (40, 60)
+    assert np.asarray(photo)[2, 20, 2] > 150 and np.asarray(photo)[50, 20, 0] > 150  # blue on top again, red below
+
+    Image.new("RGB", (4000, 3000), (0, 128, 0)).save(tmp_path / "big.jpg")
+    big = open_photo((tmp_path / "big.jpg").read_bytes())  # bytes, as the upload widget gives them
+    assert max(big.size) == MAX_SIDE and big.size == (MAX_SIDE, 768) and big.mode == "RGB"
+
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    with pytest.raises(NotAPhotoError, match=r"notes.jpg is not an image this notebook can read \(cannot identify image file\)"):
+        open_photo(tmp_path / "notes.jpg")
+    with pytest.raises(NotAPhotoError, match=r"^this file is not an image .*\(cannot identify image file\)"):
+        open_photo(b"GIF89a... truncated")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        open_photo(tmp_path / "missing.jpg")
+
+
+def _lite0_cat_or_dog(nb, torch):
+    """nn.Sequential(Lite0 backbone with ImageNet weights, the notebook's head)."""
+    backbone, n_features = nb["make_backbone"]("efficientnet_lite0", weights.torch_model("efficientnet_lite0"))
+    torch.manual_seed(0)
+    return torch.nn.Sequential(backbone, nb["make_head"](n_features)).eval()
+
+
+def _decide(nb, classifier, threshold):
+    from functools import partial
+
+    from lessons.transfer_pytorch import LAST_CONV_LAYER, cat_dog_or_neither
+
+    preprocess = weights.torch_transforms("efficientnet_lite0")
+    return partial(cat_dog_or_neither, classifier=classifier, preprocess=preprocess, judge=weights.torch_model("efficientnet_lite0").eval(),
+                   judge_preprocess=preprocess, threshold=threshold, layer=LAST_CONV_LAYER["efficientnet_lite0"])
+
+
+def _record_threshold():
+    from helpers import records
+
+    return records.load_record("09_transfer_learning_pytorch/filtered")["app_threshold"]
+
+
+def test_the_decision_says_neither_for_grace_hopper_with_her_imagenet_label_and_one_line_for_a_text_file(tmp_path, torch):
+    import matplotlib.cbook
+    from lessons.transfer_pytorch import DOG_CLASSES, CAT_CLASSES
 
     from notebook_code import load_definitions
 
     nb = load_definitions("09_transfer_learning_pytorch")
-    nb.update(DROPOUT=0.2, device=torch.device("cpu"), CROP_SIZES={"efficientnet_lite0": 64})
-    torch.manual_seed(0)
-    backbone, n_features = nb["make_backbone"]("efficientnet_lite0", weights.torch_model("efficientnet_lite0", weights=None))
-    model = torch.nn.Sequential(backbone, nb["make_head"](n_features)).eval()
-    nb["classifiers"] = {"efficientnet_lite0": model}
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 120, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+    nb.update(DROPOUT=0.2)
+    decide = _decide(nb, _lite0_cat_or_dog(nb, torch), _record_threshold())
 
-    path = nb["save_classifier"]("efficientnet_lite0", tmp_path / "lite0.pt2")
-    del nb["classifiers"]
-    loaded = torch.export.load(path).module()  # the file alone, no class of the notebook needed
-    photo = nb["photo_as_input"](tmp_path / "photo.png", "efficientnet_lite0")
+    answer = decide(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    print(answer["text"], f"(cat and dog classes: {answer['cat_and_dog_share']:.4f})")
+    assert answer["answer"] == "neither"
+    names = weights.imagenet_classes()
+    assert answer["looks_like"] in names and names.index(answer["looks_like"]) not in CAT_CLASSES + DOG_CLASSES
+    assert answer["text"].startswith(f"an {answer['looks_like']}, not a cat or a dog" if answer["looks_like"][0] in "aeiou" else f"a {answer['looks_like']}, not a cat or a dog")
+    assert answer["p_cat"] + answer["p_dog"] == pytest.approx(1)
+    assert answer["heatmap"].shape == answer["picture"].shape[:2] == (224, 224)
+    assert max(answer["photo"].size) <= 1024
 
-    assert photo.dtype == torch.uint8 and photo.shape == (1, 3, 64, 64)
-    expected = torch.sigmoid(model(nb["preprocessing"]("efficientnet_lite0")(Image.open(tmp_path / "photo.png")).unsqueeze(0)))
-    torch.testing.assert_close(loaded(photo), expected.reshape(1), atol=2e-3, rtol=0)  # uint8 rounding of the resized photo
-    (tmp_path / "notes.jpg").write_text("not a photo")
-    with pytest.raises(ValueError, match="not an image"):
-        nb["photo_as_input"](tmp_path / "notes.jpg", "efficientnet_lite0")
-    with pytest.raises(FileNotFoundError, match="MY_IMAGE"):
-        nb["photo_as_input"](tmp_path / "missing.jpg", "efficientnet_lite0")
+    (tmp_path / "holiday.jpg").write_text("Dear diary, today we saw a cat.")
+    refused = decide(tmp_path / "holiday.jpg")
+    assert refused["answer"] == "not a photo" and "holiday.jpg is not an image" in refused["text"] and "\n" not in refused["text"]
+    assert decide((tmp_path / "holiday.jpg").read_bytes())["answer"] == "not a photo"
+
+
+@pytest.mark.shared_data
+def test_the_decision_answers_cat_and_dog_for_a_cat_and_a_dog(shared_data, torch):
+    """A head trained on the features of 40 training photos; a validation cat and dog (not among them) are answered."""
+    from lessons.transfer_pytorch import open_photo
+
+    from notebook_code import load_definitions
+
+    nb = load_definitions("09_transfer_learning_pytorch")
+    nb.update(DROPOUT=0.2, BATCH_SIZE=8, device=torch.device("cpu"))
+    classifier = _lite0_cat_or_dog(nb, torch)
+    preprocess = weights.torch_transforms("efficientnet_lite0")
+    train = shared_data / "cats_and_dogs_filtered" / "train"
+    paths = [train / "cats" / f"cat.{i}.jpg" for i in range(20)] + [train / "dogs" / f"dog.{i}.jpg" for i in range(20)]
+    with torch.inference_mode():
+        features = classifier[0](torch.stack([preprocess(open_photo(p)) for p in paths]))
+    labels = torch.tensor([0] * 20 + [1] * 20)
+    batches = nb["feature_batches"](features, labels, shuffle=True)
+    history = nb["fit"](classifier[1], batches, 30, 1e-2, nb["feature_batches"](features, labels))
+    assert history["val_accuracy"][-1] == 1.0  # its own training photos: the head has learnt something
+
+    decide = _decide(nb, classifier, _record_threshold())
+    validation = shared_data / "cats_and_dogs_filtered" / "validation"
+    cat, dog = decide(validation / "cats" / "cat.2000.jpg"), decide(validation / "dogs" / "dog.2001.jpg")
+    print(cat["text"], "|", dog["text"])
+    assert (cat["answer"], dog["answer"]) == ("cat", "dog")
+    assert cat["text"].startswith("a cat: p(dog) = ") and cat["p_cat"] > 0.5 and dog["p_dog"] > 0.5
+
+
+def test_the_app_shows_each_uploaded_files_answer_and_never_a_traceback(torch):
+    import datetime
+
+    import ipywidgets
+
+    from helpers.app import ANSWER_CLASS, photo_app
+
+    picture = np.zeros((32, 32, 3))
+    def decide(content):
+        if content.startswith(b"boom"):
+            raise RuntimeError("something unforeseen")
+        if not content.startswith(b"\xff\xd8"):
+            return {"answer": "not a photo", "text": "this file is not an image this notebook can read"}
+        return {"answer": "neither", "text": "a tabby, not <b>bold</b>", "p_cat": 0.3, "p_dog": 0.7, "photo": picture,
+                "picture": picture, "heatmap": picture[..., 0]}
+
+    app = photo_app(decide)
+    upload, answers = app.children[1], app.children[2]
+    assert isinstance(upload, ipywidgets.FileUpload) and upload.accept == "image/*" and upload.multiple
+    files = [{"name": name, "type": "image/jpeg", "size": len(content), "content": memoryview(content),
+              "last_modified": datetime.datetime.now(datetime.timezone.utc)}
+             for name, content in [("photo.jpg", b"\xff\xd8 a jpeg"), ("notes.jpg", b"text"), ("odd.png", b"boom")]]
+    upload.value = tuple(files)
+
+    assert len(answers.children) == 3 and upload.value == ()  # ready for the next upload
+    photo, notes, odd = answers.children
+    assert all(ANSWER_CLASS in box._dom_classes for box in answers.children)
+    assert photo.children[0].value == "<b>photo.jpg</b>: a tabby, not &lt;b&gt;bold&lt;/b&gt;"
+    assert isinstance(photo.children[1], ipywidgets.Image) and bytes(photo.children[1].value).startswith(b"\x89PNG")
+    assert len(notes.children) == 1 and "notes.jpg</b>: this file is not an image" in notes.children[0].value
+    assert len(odd.children) == 1 and "RuntimeError: something unforeseen" in odd.children[0].value
+    assert "Traceback" not in odd.children[0].value
 
 
 # ---------------------------------------------------------------- on the real photos
@@ -311,7 +449,7 @@ def test_lite0_imagenet_classes_alone_tell_most_cats_from_dogs(shared_data, torc
     assert folder.classes == ["cats", "dogs"] and len(folder) == 1000
     loader = torch.utils.data.DataLoader(folder, batch_size=50, num_workers=1)
 
-    probabilities = nb["imagenet_probabilities"](weights.torch_model("efficientnet_lite0"), loader)
+    probabilities = nb["outputs"](weights.torch_model("efficientnet_lite0"), loader)[0].softmax(dim=1)
     p_dog = nb["zero_shot_dog_probability"](probabilities)
 
     accuracy = ((p_dog > 0.5).long() == torch.tensor(folder.targets)).float().mean().item()
@@ -369,6 +507,10 @@ def test_09_with_lite0_trains_and_tests_only_lite0_and_records_its_numbers(lite0
     assert record["weights"] == "imagenet" and record["model_weights"] == {"efficientnet_lite0": "imagenet"}
     assert record["zero_shot_test_accuracy"] == pytest.approx(row["test acc (zero-shot)"], abs=1e-9)
     assert record["skipped_models"] == {} and record["quick"] is False
+    # the app's "neither": a threshold from the validation photos, and what it does to the test photos and to grace_hopper
+    assert 0 < record["app_threshold"] < 1 and 0 <= record["app_neither_on_test"] <= record["n_test"]
+    assert record["app_seconds_per_answer"] > 0 and "not a cat or a dog" in record["app_grace_hopper"]
+    assert len(record["app_answers"]) == 10
 
 
 @pytest.mark.shared_data
