@@ -42,7 +42,7 @@ LESSONS = {
     "07_pytorch_cnn": ("PyTorch CNN", "`Dataset` and transforms, `DataLoader`, an explicit training loop, checkpoints, sanity checks"),
     "07b_pytorch_recipe": ("PyTorch training recipe", "learning-rate range test, one-cycle, label smoothing, test-time flips, each step measured; `torchrun` + DDP"),
     "08_transfer_learning_keras": ("Transfer learning, Keras", "VGG16 / ResNet50 / InceptionV3, each with its own preprocessing; feature cache; fine-tuning"),
-    "09_transfer_learning_pytorch": ("Transfer learning, PyTorch", "the same with torchvision's weights enums and `weights.transforms()`, plus EfficientNet-Lite0; what ImageNet already knows (zero-shot)"),
+    "09_transfer_learning_pytorch": ("Transfer learning, PyTorch", "the same with torchvision's weights and `weights.transforms()`, EfficientNet-Lite0, what ImageNet already knows (zero-shot), and an app: upload your photo, get cat, dog or neither"),
     "10_the_whole_series": ("The whole series", "every notebook's result side by side: accuracy, time, parameters, data"),
 }
 # How the table names a data source (helpers.data.get_dataset's `default_source`).
