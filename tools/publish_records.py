@@ -74,7 +74,7 @@ def fill_readme(text: str, cache: dict | None = None) -> str:
 
 
 def published_files(root: Path = ROOT) -> list[Path]:
-    return [root / "README.md", *sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    return [root / "README.md", *sorted((root / "notebooks").glob("[0-9][0-9]*_*.ipynb"))]
 
 
 def fill_file(path: Path, write: bool, cache: dict) -> bool:

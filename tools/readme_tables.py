@@ -151,7 +151,7 @@ def notebooks_table(notebooks: list[Path], all_records: dict[str, dict], repo_ur
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for notebook in notebooks:
         found = records_of(notebook.stem, all_records)
-        fixed = [notebook.name[:2], notebook_cell(notebook, repo_url), LESSONS.get(notebook.stem, ("", ""))[1], default_data(notebook)]
+        fixed = [notebook.name.split("_", 1)[0], notebook_cell(notebook, repo_url), LESSONS.get(notebook.stem, ("", ""))[1], default_data(notebook)]
         if notebook.stem in NO_DATA:
             measured = ["nothing to measure", "", "", ""]
         elif not found:
