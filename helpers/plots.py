@@ -87,8 +87,8 @@ def plot_costs(costs, every: int = 100, title: str = "Cost while training", ylab
     axis.set_xlabel("iteration" if every != 1 else "step")
     axis.set_ylabel(ylabel)
     axis.set_title(title)
-    if len(curves) > 1:
-        axis.legend()
+    if len(curves) > 1:  # outside the axes, on the right: never over a curve
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -98,16 +98,19 @@ def plot_history(history, metrics=("loss", "accuracy")):
     plt = _plt()
     history = getattr(history, "history", history)
     metrics = [m for m in metrics if m in history]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for axis, metric in zip(axes.flat, metrics):
         epochs = np.arange(1, len(history[metric]) + 1)
-        axis.plot(epochs, history[metric], "o-", label="train")
+        marker = "o-" if len(epochs) <= 30 else "-"  # dots hide the curve past a few dozen epochs
+        axis.plot(epochs, history[metric], marker, label="train")
         if f"val_{metric}" in history:
-            axis.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+            axis.plot(epochs, history[f"val_{metric}"], marker, label="validation")
         axis.set_xlabel("epoch")
         axis.set_title(metric)
-        axis.legend()
-    fig.tight_layout()
+        axis.grid(alpha=0.3)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False)  # one legend, above the panels
     return fig
 
 
