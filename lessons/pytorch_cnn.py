@@ -72,26 +72,22 @@ def count_parameters(model: nn.Module) -> int:
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c15
 def build_model(device, distributed: bool = False, compile: bool = False, channels_last: bool = True, **model_options) -> nn.Module:
-    """CatsDogsCNN on `device`: channels-last weights (unless asked not to), DistributedDataParallel
-    under torchrun, optionally torch.compile'd (the first batches are slow while it compiles; needs a C compiler)."""
+    """CatsDogsCNN on `device`: channels-last unless asked not to, DistributedDataParallel under torchrun, optionally torch.compile'd."""
     model = CatsDogsCNN(**model_options).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if distributed:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if compile:
-        model = torch.compile(model)
-    return model
+    return torch.compile(model) if compile else model
 
 
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain model inside a DistributedDataParallel and/or torch.compile wrapper."""
-    model = getattr(model, "module", model)  # DistributedDataParallel
-    return getattr(model, "_orig_mod", model)  # torch.compile
+    model = getattr(model, "module", model)
+    return getattr(model, "_orig_mod", model)
 
 
 def is_channels_last(model: nn.Module) -> bool:
-    """Whether the model's first convolution stores its weights channels-last."""
     weight = next(p for p in unwrap(model).parameters() if p.dim() == 4)
     return weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
 
@@ -101,7 +97,7 @@ def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:  # not Linux: assume none (float32 is always correct, only slower)
+        except OSError:  # not Linux: float32, always correct
             return False
     return bool({"avx512_bf16", "amx_bf16"} & set(cpuinfo.split()))
 
@@ -110,9 +106,7 @@ def autocast_dtype(device, precision: str = "auto"):
     """The dtype autocast computes in, or None for plain float32."""
     choices = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
     if precision == "auto":
-        if device.type == "cuda":
-            return torch.float16
-        return torch.bfloat16 if cpu_has_bf16() else None
+        return torch.float16 if device.type == "cuda" else (torch.bfloat16 if cpu_has_bf16() else None)
     if precision not in choices:
         raise ValueError(f"precision must be 'auto' or one of {list(choices)}, got {precision!r}")
     return choices[precision]
@@ -144,10 +138,9 @@ def train_step(model, optimizer, images, labels, scaler=None, dtype=None, label_
 # %% ../notebooks/07_pytorch_cnn.ipynb #c22
 def run_epoch(model, loader, device, optimizer=None, scaler=None, dtype=None, schedule=None, label_smoothing: float = 0.0,
               tta: bool = False, description: str = "", progress: bool = True, channels_last: bool | None = None) -> dict:
-    """One pass over `loader`: trains when an optimizer is given (stepping `schedule` after each
-    batch), else only evaluates. Returns {'loss', 'accuracy'} averaged over the images, and their count; the loss
-    reported is the plain cross-entropy (label smoothing changes what is trained, not what is measured).
-    channels_last=None: batches in the model's own memory format."""
+    """One pass over `loader`: trains when an optimizer is given, else evaluates. Returns the mean plain
+    cross-entropy 'loss', the 'accuracy' and the number of 'images'. Batches in the model's memory format
+    unless channels_last says otherwise."""
     from tqdm.auto import tqdm
 
     training = optimizer is not None
@@ -159,9 +152,8 @@ def run_epoch(model, loader, device, optimizer=None, scaler=None, dtype=None, sc
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     sums = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, correct predictions
     count = 0
-    bar = tqdm(loader, desc=description, leave=False, disable=not progress, unit="batch")
     with torch.set_grad_enabled(training):
-        for step, (images, labels) in enumerate(bar, 1):
+        for images, labels in tqdm(loader, desc=description, leave=False, disable=not progress, unit="batch"):
             images = images.to(device, non_blocking=True, memory_format=memory_format)
             labels = labels.to(device, non_blocking=True)
             if training:
@@ -174,12 +166,9 @@ def run_epoch(model, loader, device, optimizer=None, scaler=None, dtype=None, sc
             loss = nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
             sums += torch.stack([loss.double(), (logits.argmax(1) == labels).sum().double()])
             count += len(labels)
-            if progress and step % 10 == 0:  # reading numbers off a GPU waits for it: not every batch
-                loss_sum, correct = sums.tolist()
-                bar.set_postfix(loss=f"{loss_sum / count:.3f}", acc=f"{correct / count:.3f}")
     totals = torch.cat([sums, torch.tensor([count], dtype=torch.float64, device=device)])
     if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.all_reduce(totals)
+        torch.distributed.all_reduce(totals)  # several processes (07b's torchrun): add up their sums
     loss_sum, correct, count = totals.tolist()
     return {"loss": loss_sum / max(count, 1), "accuracy": correct / max(count, 1), "images": int(count)}
 
@@ -215,13 +204,8 @@ def one_cycle_lr(step: int, total_steps: int, peak_lr: float, warmup_fraction: f
 # %% ../notebooks/07_pytorch_cnn.ipynb #c30
 def fit(model, loaders, device, epochs: int, learning_rate: float, checkpoint, *, weight_decay: float = 0.01,
         warmup_fraction: float = 0.0, label_smoothing: float = 0.0, dtype=None, progress: bool = True) -> dict:
-    """Train for `epochs` epochs with AdamW and the one-cycle schedule peaking at `learning_rate`;
-    after each epoch evaluate on 'val' (plain, without test-time augmentation) and keep the best weights at `checkpoint`.
-
-    Returns the history: per epoch 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr' (at the
-    epoch's end) and 'seconds' since the start. Under DistributedDataParallel every process runs this
-    loop on its shard of the photos; only rank 0 prints and writes the checkpoint.
-    """
+    """AdamW and one_cycle_lr for `epochs` epochs; after each, evaluate on 'val' (plain, no TTA) and keep the best
+    weights at `checkpoint`. Returns per epoch 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds'."""
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     is_rank_0 = not distributed or torch.distributed.get_rank() == 0
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
@@ -235,7 +219,7 @@ def fit(model, loaders, device, epochs: int, learning_rate: float, checkpoint, *
             loaders["train"].sampler.set_epoch(epoch)  # DistributedSampler: a new shuffle every epoch
         show = progress and is_rank_0
         train = run_epoch(model, loaders["train"], device, optimizer, scaler, dtype, schedule, label_smoothing, description=f"epoch {epoch}/{epochs} train", progress=show)
-        if distributed:  # batch norm's running statistics: each rank updated them on its own batches last; use rank 0's everywhere
+        if distributed:  # batch norm's running statistics: use rank 0's everywhere
             for buffer in unwrap(model).buffers():
                 torch.distributed.broadcast(buffer, src=0)
         val = run_epoch(model, loaders["val"], device, dtype=dtype, description=f"epoch {epoch}/{epochs} val", progress=show)
@@ -306,16 +290,15 @@ def predict_image(model, path, image_size: int, device="cpu", tta: bool = False)
     """The probability of each class for one photo: {'cat': p, 'dog': 1 - p}."""
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path).expanduser()
+    path, what = Path(path).expanduser(), "Give the path of a photo (JPEG, PNG, ...) of a cat or a dog."
     if not path.is_file():
-        raise FileNotFoundError(f"No file at {path}. Give the path of a photo (JPEG, PNG, ...) of a cat or a dog.")
+        raise FileNotFoundError(f"No file at {path}. {what}")
     try:
         with Image.open(path) as opened:
             image = opened.convert("RGB")
     except (UnidentifiedImageError, OSError) as error:
-        raise NotAnImageError(f"{path} is not an image that can be read ({error}). Give the path of a photo (JPEG, PNG, ...) of a cat or a dog.") from error
+        raise NotAnImageError(f"{path} is not an image that can be read ({error}). {what}") from error
     batch = eval_transform(image_size)(image).unsqueeze(0).to(device)
-    model = unwrap(model).eval()
     with torch.no_grad():
-        probabilities = torch.softmax(logits_of(model, batch, tta).float(), dim=1)[0].cpu()
+        probabilities = torch.softmax(logits_of(unwrap(model).eval(), batch, tta).float(), dim=1)[0].cpu()
     return {name: float(p) for name, p in zip(CLASS_NAMES, probabilities)}

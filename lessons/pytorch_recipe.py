@@ -57,13 +57,9 @@ def memory_loaders(dataset, image_size: int, batch_size: int, num_workers: int =
 # %% ../notebooks/07b_pytorch_recipe.ipynb #c34
 def lr_range_test(model, loader, device, start_lr: float = 1e-5, end_lr: float = 1.0, steps: int = 50, weight_decay: float = 0.0,
                   dtype=None, label_smoothing: float = 0.0, smoothing: float = 0.9) -> dict:
-    """fast.ai's lr_find: train `steps` batches while the learning rate grows geometrically from
-    start_lr to end_lr; record the exponentially smoothed loss; stop once it is 4 times its best.
-    The model's weights (and batch-norm statistics) are restored afterwards.
-
-    Returns {'rates', 'losses', 'suggested'}: suggested is a tenth of the rate at the lowest
-    smoothed loss, never below start_lr, so always inside the swept range.
-    """
+    """Train `steps` batches while the learning rate grows geometrically from start_lr to end_lr; stop once the
+    smoothed loss is 4 times its best; restore the weights. Returns {'rates', 'losses', 'suggested'}: a tenth
+    of the rate at the lowest smoothed loss, never below start_lr."""
     import copy
 
     saved = copy.deepcopy(unwrap(model).state_dict())
@@ -141,21 +137,17 @@ def main(argv=None) -> dict:
     from helpers.data import get_dataset
 
     args = parse_args(argv)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun
-    rank = int(os.environ.get("RANK", "0"))
+    world_size, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))  # set by torchrun
     distributed = world_size > 1
     if distributed:
         torch.distributed.init_process_group("nccl" if args.device == "cuda" else "gloo")
+    device = torch.device("cpu")
     if args.device == "cuda":
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-    else:
-        device = torch.device("cpu")
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
     torch.manual_seed(args.seed)  # the same initial weights everywhere (DDP also copies rank 0's)
 
-    # Rank 0 cleans the photos first; the others then find the cleaned copy cached.
-    if rank == 0:
+    if rank == 0:  # rank 0 cleans the photos first; the others then find them cached
         dataset = get_dataset(args.data, progress=not args.no_progress)
     if distributed:
         torch.distributed.barrier()
@@ -164,16 +156,13 @@ def main(argv=None) -> dict:
 
     sampler = None
     if distributed:
-        def sampler(folder, shuffle):
-            if shuffle:  # training: a padded, reshuffled shard per rank is harmless
-                return DistributedSampler(folder, shuffle=True, seed=args.seed)
-            return ShardSampler(folder, rank, world_size)  # evaluation: each photo exactly once
-    loaders = memory_loaders(dataset, args.image_size, args.batch_size, args.num_workers, sampler=sampler, progress=rank == 0 and not args.no_progress)
-
+        def sampler(photos, shuffle):  # training: a padded, reshuffled shard per rank; evaluation: each photo once
+            return DistributedSampler(photos, shuffle=True, seed=args.seed) if shuffle else ShardSampler(photos, rank, world_size)
+    progress = rank == 0 and not args.no_progress
+    loaders = memory_loaders(dataset, args.image_size, args.batch_size, args.num_workers, sampler=sampler, progress=progress)
     model = build_model(device, distributed=distributed, compile=args.compile, channels_last=args.channels_last, widths=tuple(args.widths))
     dtype = autocast_dtype(device, args.precision)
     checkpoint = args.checkpoint or setup.MODELS_DIR / "pytorch_recipe_ddp.pt"
-    progress = rank == 0 and not args.no_progress
     history = fit(model, loaders, device, args.epochs, args.peak_lr, checkpoint, weight_decay=args.weight_decay, warmup_fraction=args.warmup_fraction,
                   label_smoothing=args.label_smoothing, dtype=dtype, progress=progress)
     best, train_seconds = max(history["val_accuracy"]), history["seconds"][-1]
