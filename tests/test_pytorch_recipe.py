@@ -108,7 +108,7 @@ def test_parameters_cell_and_script_default_to_the_same_final_recipe():
     assert (args.epochs, args.image_size, tuple(args.widths), args.batch_size) == (knobs["EPOCHS"], knobs["IMAGE_SIZE"], knobs["WIDTHS"], knobs["BATCH_SIZE"])
     assert (args.weight_decay, args.warmup_fraction, args.label_smoothing, args.tta, args.precision) == (
         knobs["WEIGHT_DECAY"], knobs["WARMUP_FRACTION"], knobs["LABEL_SMOOTHING"], knobs["TTA"], knobs["PRECISION"])
-    assert (args.channels_last, args.num_workers) == (knobs["CHANNELS_LAST"], knobs["NUM_WORKERS"])
+    assert (args.channels_last, args.num_workers, args.peak_lr) == (knobs["CHANNELS_LAST"], knobs["NUM_WORKERS"], knobs["PEAK_LR"])
 
 
 @pytest.mark.slow
