@@ -1,4 +1,4 @@
-"""PyTorch loaders over the cleaned photos, for the PyTorch notebooks (07, 09).
+"""PyTorch loaders over the cleaned photos, for the PyTorch notebooks (07, 07b, 09).
 
 Model-agnostic: the transforms come from the notebook, where they are taught. Import
 this module only where torch is the notebook's framework (never beside TensorFlow).
@@ -67,11 +67,20 @@ def image_folders(dataset, train_transform, eval_transform, loader=None) -> dict
 
 
 def make_loaders(dataset, train_transform, eval_transform, batch_size: int, num_workers: int | None = None, sampler=None, loader=None) -> dict:
-    """DataLoaders for 'train' (shuffled), 'val' and 'test' (in a fixed order).
+    """DataLoaders for 'train' (shuffled), 'val' and 'test' (in a fixed order), over the photo files.
 
     num_workers=None picks `default_num_workers()`. `sampler` is for DistributedDataParallel:
     a function (image_folder, shuffle) -> sampler, e.g. a DistributedSampler per split;
     the loaders then leave shuffling to it. `loader` opens one photo (ImageFolder's default: PIL).
+    """
+    return loaders_over(image_folders(dataset, train_transform, eval_transform, loader=loader), batch_size, num_workers, sampler)
+
+
+def loaders_over(datasets: dict, batch_size: int, num_workers: int | None = None, sampler=None) -> dict:
+    """DataLoaders over {'train', 'val', 'test'} torch datasets (files, or photos in memory): 'train' shuffled.
+
+    The same settings as make_loaders: num_workers=None picks `default_num_workers()`, persistent
+    workers, pinned memory with a GPU, `sampler(dataset, shuffle)` for DistributedDataParallel.
     """
     import torch
     from torch.utils.data import DataLoader
@@ -84,7 +93,7 @@ def make_loaders(dataset, train_transform, eval_transform, batch_size: int, num_
         "pin_memory": torch.cuda.is_available(),  # faster host-to-GPU copies
     }
     loaders = {}
-    for split, folder in image_folders(dataset, train_transform, eval_transform, loader=loader).items():
+    for split, folder in datasets.items():
         shuffle = split == "train"
         if sampler is None:
             loaders[split] = DataLoader(folder, shuffle=shuffle, **common)

@@ -26,7 +26,7 @@ def test_every_module_in_lessons_says_in_its_first_line_that_it_is_generated_and
 
 
 def test_a_notebook_that_tags_cells_for_export_names_its_module():
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb")):
         sources = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
         exports = any(re.match(r"^#\|\s*export\b", s) for s in sources)
         names = any(re.search(r"^#\|\s*default_exp\s+\S+", s, re.MULTILINE) for s in sources)

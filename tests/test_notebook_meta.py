@@ -205,3 +205,14 @@ def test_the_series_points_at_the_one_repo_url_constant(series_reports):
     for name in series_reports:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         assert f"colab.research.google.com/github/{slug}/blob/main/notebooks/{name}" in nb.cells[0].source
+
+
+def test_a_notebook_numbered_nn_and_a_letter_follows_nn_in_the_series_and_the_navigation(tmp_path):
+    for name, title in (("08_next.ipynb", "08 · Next"), ("07b_recipe.ipynb", "07b · Recipe"), ("07_torch.ipynb", "07 · Torch")):
+        tiny_notebook(tmp_path / name, title, executed=False)
+    assert [p.name for p in meta.notebook_paths(tmp_path)] == ["07_torch.ipynb", "07b_recipe.ipynb", "08_next.ipynb"]
+    assert [meta.notebook_number(p) for p in meta.notebook_paths(tmp_path)] == ["07", "07b", "08"]
+    reports = meta.process(tmp_path, setup.REPO_URL, write=True)
+    assert not any(r.needs_author for r in reports)
+    nb = nbformat.read(tmp_path / "07b_recipe.ipynb", as_version=4)
+    assert "Previous: [07 · Torch](07_torch.ipynb)" in nb.cells[0].source and "Next: [08 · Next](08_next.ipynb)" in nb.cells[0].source

@@ -1,6 +1,6 @@
-"""Notebook 07's PyTorch CNN, as exported to lessons.pytorch_cnn: transforms, the recipe's pieces
-(schedule, range test, TTA, label smoothing), checkpoints, predicting one photo, top losses, and the
-DistributedDataParallel script under torchrun. Torch only."""
+"""Notebook 07's PyTorch CNN, as exported to lessons.pytorch_cnn: transforms, the model and its memory format, the
+loop (schedule, TTA, label smoothing), balanced check batches, checkpoints, predicting one photo, top losses. Torch only.
+Notebook 07b's recipe (range test, photos in memory, the torchrun script): tests/test_pytorch_recipe.py."""
 from __future__ import annotations
 
 import math
@@ -102,22 +102,6 @@ def test_label_smoothing_is_what_the_training_step_minimises():
     assert plain.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-5)
 
 
-def test_range_test_returns_a_rate_inside_its_sweep_and_restores_the_weights(synthetic_pets):
-    torch.manual_seed(0)
-    loaders = _tiny_loaders(synthetic_pets)
-    model = cnn.CatsDogsCNN(widths=(8, 16))
-    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    found = cnn.lr_range_test(model, loaders["train"], torch.device("cpu"), start_lr=1e-4, end_lr=10.0, steps=30)
-    rates = np.array(found["rates"])
-    assert rates[0] == pytest.approx(1e-4) and np.all(np.diff(rates) > 0)
-    assert np.allclose(rates[1:] / rates[:-1], (10.0 / 1e-4) ** (1 / 29))  # geometric
-    assert len(found["losses"]) == len(rates) > 10  # more steps than one small loader holds: it restarts
-    assert 1e-4 <= found["suggested"] <= 10.0
-    lowest = int(np.argmin(found["losses"]))
-    assert found["suggested"] == pytest.approx(max(1e-4, rates[lowest] / 10))
-    assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
-
-
 def test_fit_follows_the_schedule_and_its_checkpoint_reloads_with_identical_predictions(synthetic_pets, project_dirs):
     torch.manual_seed(0)
     loaders = _tiny_loaders(synthetic_pets)
@@ -194,82 +178,46 @@ def test_precision_is_bfloat16_only_where_the_cpu_has_bf16_instructions(monkeypa
         cnn.autocast_dtype(cpu, "half")
 
 
-def test_shard_sampler_gives_every_photo_to_exactly_one_rank_where_distributed_sampler_repeats_some():
-    from torch.utils.data.distributed import DistributedSampler
-
-    photos = list(range(10))
-    shards = [list(cnn.ShardSampler(photos, rank, 3)) for rank in range(3)]
-    assert sorted(sum(shards, [])) == photos
-    assert [len(cnn.ShardSampler(photos, rank, 3)) for rank in range(3)] == [4, 3, 3]
-    padded = sum((list(DistributedSampler(photos, num_replicas=3, rank=rank, shuffle=False)) for rank in range(3)), [])
-    assert len(padded) == 12 and len(set(padded)) == 10  # why evaluation does not use DistributedSampler
-
-
-def test_the_script_runs_only_as_a_script():
-    source = (setup.PROJECT_ROOT / "lessons" / "pytorch_cnn.py").read_text()
-    assert 'if __name__ == "__main__" and "ipykernel" not in sys.modules:' in source
-    assert "urllib" not in source  # nothing is downloaded from the repository at run time
+def test_balanced_indices_draw_each_class_equally_and_say_when_a_class_is_short():
+    labels = [0] * 30 + [1] * 12  # every cat before every dog, as ImageFolder lists them
+    chosen = cnn.balanced_indices(labels, per_class=8, seed=1)
+    assert len(chosen) == 16 == len(set(chosen))
+    assert [labels[i] for i in chosen] == [0, 1] * 8  # interleaved: both classes in any prefix
+    assert chosen != cnn.balanced_indices(labels, per_class=8, seed=2)  # drawn at random, not the first ones
+    with pytest.raises(ValueError, match="needs 13 photos of class 'dog'; found 12"):
+        cnn.balanced_indices(labels, per_class=13)
 
 
-def test_parameters_cell_and_script_default_to_the_same_final_recipe():
-    import nbformat
-
-    nb = nbformat.read(setup.PROJECT_ROOT / "notebooks" / "07_pytorch_cnn.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    knobs = {}
-    exec(cell.source.split("if QUICK:")[0], {}, knobs)
-    args = cnn.parse_args([])
-    assert (args.epochs, args.image_size, tuple(args.widths), args.batch_size) == (knobs["EPOCHS"], knobs["IMAGE_SIZE"], knobs["WIDTHS"], knobs["BATCH_SIZE"])
-    assert (args.weight_decay, args.warmup_fraction, args.label_smoothing, args.tta, args.precision) == (
-        knobs["WEIGHT_DECAY"], knobs["WARMUP_FRACTION"], knobs["LABEL_SMOOTHING"], knobs["TTA"], knobs["PRECISION"])
+def test_channels_last_changes_the_layout_not_the_predictions():
+    torch.manual_seed(0)
+    images = torch.randn(4, 3, 32, 32)
+    plain = cnn.build_model(torch.device("cpu"), channels_last=False, widths=(8, 16)).eval()
+    nhwc = cnn.build_model(torch.device("cpu"), widths=(8, 16)).eval()
+    nhwc.load_state_dict(plain.state_dict())
+    assert cnn.is_channels_last(nhwc) and not cnn.is_channels_last(plain)
+    with torch.no_grad():
+        assert torch.allclose(nhwc(images.contiguous(memory_format=torch.channels_last)), plain(images), atol=1e-5)
 
 
-@pytest.mark.slow
-def test_torchrun_two_cpu_processes_end_with_identical_weights_and_score_each_test_photo_once(synthetic_pets, tmp_path):
-    """`torchrun -m lessons.pytorch_cnn`, gloo backend: 2 processes, one short epoch on synthetic photos."""
-    from helpers.data import get_dataset
+def test_run_epoch_feeds_batches_in_the_models_layout():
+    seen = []
 
-    ranks, checkpoint, history = tmp_path / "ranks", tmp_path / "models" / "ddp.pt", tmp_path / "summary.json"
-    env = {**os.environ, "CATSDOGS_ROOT": str(tmp_path / "project"), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(setup.PROJECT_ROOT)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "lessons.pytorch_cnn",
-               "--device", "cpu", "--data", str(synthetic_pets.root), "--epochs", "1", "--image-size", "32", "--batch-size", "16",
-               "--widths", "8", "16", "--num-workers", "0", "--no-progress", "--checkpoint", str(checkpoint),
-               "--weights-per-rank", str(ranks), "--history", str(history)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=setup.PROJECT_ROOT)
-    assert result.returncode == 0, f"STDOUT:\n{result.stdout[-3000:]}\nSTDERR:\n{result.stderr[-5000:]}"
-    assert result.stdout.count("epoch 1/1") == 1, "only rank 0 reports"
+    class Spy(torch.nn.Module):
+        def __init__(self, channels_last):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 2, 3)
+            if channels_last:
+                self.conv.to(memory_format=torch.channels_last)
 
-    rank_0 = torch.load(ranks / "rank-0.pt", weights_only=True)
-    rank_1 = torch.load(ranks / "rank-1.pt", weights_only=True)
-    assert rank_0.keys() == rank_1.keys()
-    assert all(torch.equal(rank_0[name], rank_1[name]) for name in rank_0)
-    torch.manual_seed(42)  # the script's seed: its initial weights
-    initial = cnn.CatsDogsCNN(widths=(8, 16)).state_dict()
-    assert any(not torch.equal(initial[name], rank_0[name]) for name in rank_0), "the weights never changed"
-    reloaded = cnn.load_checkpoint(checkpoint, widths=(8, 16))  # one epoch: the best checkpoint is the final model
-    assert all(torch.equal(tensor, rank_0[name]) for name, tensor in reloaded.state_dict().items())
+        def forward(self, images):
+            seen.append(images.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous())
+            return self.conv(images).mean((2, 3))
 
-    import json
-
-    summary = json.loads(history.read_text())
-    n_test = len(get_dataset(synthetic_pets.root, progress=False).files("test")[0])
-    # each photo once: DistributedSampler would have padded an odd count up to the next multiple of 2
-    assert summary["test_images"] == n_test and summary["world_size"] == 2
-
-
-@pytest.mark.slow
-@pytest.mark.shared_data
-def test_a_short_run_of_the_final_recipe_beats_the_first_models_recipe(shared_data, tmp_path):
-    """cats_and_dogs_filtered (2,000 training photos), 3 epochs at 64 pixels each. The cleaned photos
-    go to data/clean/ (cached there, like a notebook's), the checkpoints to a temporary folder."""
-    project_dirs = tmp_path
-    common = ["--data", str(shared_data / "cats_and_dogs_filtered"), "--epochs", "3", "--image-size", "64", "--device", "cpu", "--no-progress"]
-    first = cnn.main(common + ["--widths", "16", "32", "64", "128", "--peak-lr", "1e-3", "--weight-decay", "0.01", "--warmup-fraction", "0",
-                               "--label-smoothing", "0", "--no-tta", "--checkpoint", str(project_dirs / "first.pt")])
-    final = cnn.main(common + ["--checkpoint", str(project_dirs / "final.pt")])
-    print({"first": first["best_val_accuracy"], "final": final["best_val_accuracy"]})
-    assert final["best_val_accuracy"] > first["best_val_accuracy"]
-    assert first["best_val_accuracy"] > 0.55  # both learn something: the comparison is not between two coin flips
+    batches = [(torch.randn(2, 3, 8, 8), torch.tensor([0, 1]))]
+    for channels_last in (True, False):
+        seen.clear()
+        cnn.run_epoch(Spy(channels_last), batches, torch.device("cpu"), progress=False)
+        assert seen == [channels_last]
 
 
 def test_default_num_workers_is_zero_unless_workers_are_forked(monkeypatch):

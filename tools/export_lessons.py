@@ -31,7 +31,7 @@ def exporting_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[Path, str]:
     import nbformat
 
     found = {}
-    for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]*_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             match = DEFAULT_EXP.search(cell.source) if cell.cell_type == "code" else None

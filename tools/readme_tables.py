@@ -39,8 +39,8 @@ LESSONS = {
     "04_keras_cnn_csv": ("Keras CNN on CSV data", "a small CNN fed from CSV files, an improved one, why CSV is a poor image format"),
     "05_keras_cnn_cpu": ("Keras CNN, CPU-sized", "keras.io's Xception-style net (filters 2-32), `tf.data` pipeline, checkpoints, early stopping, the most confidently wrong photos"),
     "06_keras_cnn_gpu": ("Keras CNN, GPU-sized", "filters 128-1024, mixed precision, `MirroredStrategy`, Grad-CAM"),
-    "07_pytorch_cnn": ("PyTorch CNN", "`Dataset` and transforms, `DataLoader`, an explicit training loop, checkpoints, sanity checks"),
-    "07b_pytorch_recipe": ("PyTorch training recipe", "learning-rate range test, one-cycle, label smoothing, test-time flips, each step measured; `torchrun` + DDP"),
+    "07_pytorch_cnn": ("PyTorch CNN", "datasets and transforms, a safe `DataLoader`, an explicit training loop, two checks that can fail, checkpoints, your own photo"),
+    "07b_pytorch_recipe": ("PyTorch training recipe", "photos in memory, a learning-rate range test, one-cycle, label smoothing, test-time flips, what each bought; `torchrun` + DDP"),
     "08_transfer_learning_keras": ("Transfer learning, Keras", "VGG16 / ResNet50 / InceptionV3, each with its own preprocessing; feature cache; fine-tuning"),
     "09_transfer_learning_pytorch": ("Transfer learning, PyTorch", "the same with torchvision's weights and `weights.transforms()`, EfficientNet-Lite0, what ImageNet already knows (zero-shot), and an app: upload your photo, get cat, dog or neither"),
     "10_the_whole_series": ("The whole series", "every notebook's result side by side: accuracy, time, parameters, data"),
@@ -229,7 +229,7 @@ def notebooks_table(notebooks: list[Path], all_records: dict[str, dict], repo_ur
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for notebook in notebooks:
         found = records_of(notebook.stem, all_records)
-        fixed = [notebook.stem.split("_")[0], notebook_cell(notebook, repo_url, prefix), LESSONS.get(notebook.stem, ("", ""))[1], default_data(notebook)]
+        fixed = [notebook.name.split("_", 1)[0], notebook_cell(notebook, repo_url, prefix), LESSONS.get(notebook.stem, ("", ""))[1], default_data(notebook)]
         if notebook.stem in NO_DATA:
             measured = ["nothing to measure", "", "", ""]
         elif not found:

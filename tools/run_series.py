@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ itself, also when loaded by file path
-from notebooks_meta import notebook_paths as series_notebooks, parameter_names  # noqa: E402
+from notebooks_meta import notebook_number, notebook_paths as series_notebooks, parameter_names  # noqa: E402
 
 # The notebooks come from this checkout; data/ (and so data/series/) follows helpers.setup,
 # which CATSDOGS_ROOT can move.
@@ -45,15 +45,15 @@ class Outcome:
 
 
 def notebook_paths(directory: Path, only: list[str] | None = None) -> list[Path]:
-    """NN_*.ipynb in order; `only` selects by number ('05') or stem ('05_keras_cnn_cpu')."""
+    """NN_*.ipynb (and NNx_*.ipynb) in order; `only` selects by number ('05', '07b') or stem ('05_keras_cnn_cpu')."""
     paths = series_notebooks(directory)
     if not only:
         return paths
     wanted = [w.removesuffix(".ipynb") for w in only]
-    unknown = [w for w in wanted if not any(p.stem == w or p.name[:2] == w for p in paths)]
+    unknown = [w for w in wanted if not any(p.stem == w or notebook_number(p) == w for p in paths)]
     if unknown:
-        raise SystemExit(f"--only {unknown}: no such notebook in {directory} (have: {', '.join(p.name[:2] for p in paths)})")
-    return [p for p in paths if p.stem in wanted or p.name[:2] in wanted]
+        raise SystemExit(f"--only {unknown}: no such notebook in {directory} (have: {', '.join(notebook_number(p) for p in paths)})")
+    return [p for p in paths if p.stem in wanted or notebook_number(p) in wanted]
 
 
 def parameters_of(path: Path) -> set[str]:
