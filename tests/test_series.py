@@ -213,7 +213,7 @@ def test_notebook_10_compares_each_notebook_with_the_one_it_builds_on_and_names_
     bought_07b = rows["07b"]["what the idea bought"]  # the recipe's gain shares its credit with 40 more epochs and a wider network
     assert bought_07b.startswith("+6.0 points vs 07: a recipe") and "epochs 20 -> 60" in bought_07b and "97,938 -> 389,410" in bought_07b
     assert rows["09"]["source"] == "not run, no record"
-    assert (tmp_path / "images" / "10_the_whole_series" / "accuracy_vs_time.png").is_file()  # a real run writes the chart
+    assert (tmp_path / "data" / "figures" / "10_the_whole_series" / "accuracy_vs_time.png").is_file()  # a real run writes the chart
 
 
 def test_notebook_10_puts_your_run_on_the_same_photos_elsewhere_in_the_records_comparison(tmp_path, monkeypatch):
@@ -232,8 +232,8 @@ def test_notebook_10_puts_your_run_on_the_same_photos_elsewhere_in_the_records_c
     monkeypatch.delenv("CATSDOGS_IMAGES", raising=False)
     theirs, other = tmp_path / "series" / "cats_and_dogs_filtered", tmp_path / "other"
     for folder in (theirs, other):
-        write_photos(folder / "cats", 6, prefix=f"{folder.name}.cat.")
-        write_photos(folder / "dogs", 6, prefix=f"{folder.name}.dog.")
+        write_photos(folder / "cats", 40, prefix=f"{folder.name}.cat.")  # enough for a cat and a dog in every split
+        write_photos(folder / "dogs", 40, prefix=f"{folder.name}.dog.")
     mine = tmp_path / "my downloads" / "photos copy"
     shutil.copytree(theirs, mine)
 
