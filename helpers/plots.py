@@ -242,14 +242,24 @@ def plot_schedules(schedules: dict, steps: int = 1000):
     return fig
 
 
-def plot_recipe_steps(steps, epochs, image_sizes, val_accuracy, test_accuracy: float):
-    """Horizontal bars of validation accuracy per step (axis from 0.5, chance), the last step's test accuracy a dot."""
+RECIPE_COLUMNS = ["step", "epochs", "image_size", "model_parameters", "seconds", "val_accuracy", "test_accuracy"]
+
+
+def recipe_steps_table(rows):
+    """The rows (dicts) of a recipe's steps as a table with RECIPE_COLUMNS, in that order."""
+    import pandas as pd
+
+    return pd.DataFrame(rows)[RECIPE_COLUMNS]
+
+
+def plot_recipe_steps(table, test_accuracy: float):
+    """Horizontal bars of each step's validation accuracy (axis from 0.5, chance), the last step's test accuracy a dot."""
     plt = _plt()
     fig, axis = plt.subplots(figsize=(8, 3.5))
-    positions = np.arange(len(steps))
-    axis.barh(positions, val_accuracy, color="tab:blue", label="validation accuracy")
+    positions = np.arange(len(table))
+    axis.barh(positions, table["val_accuracy"], color="tab:blue", label="validation accuracy")
     axis.scatter([test_accuracy], [positions[-1]], color="tab:red", zorder=3, label="test accuracy (final recipe only)")
-    axis.set_yticks(positions, [f"{s} ({e} ep, {p} px)" for s, e, p in zip(steps, epochs, image_sizes)])
+    axis.set_yticks(positions, [f"{s} ({e} ep, {p} px)" for s, e, p in zip(table["step"], table["epochs"], table["image_size"])])
     axis.invert_yaxis()
     axis.set_xlim(0.5, 1.0)
     axis.set_xlabel("accuracy (axis from 0.5, chance)")

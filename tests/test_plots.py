@@ -135,7 +135,12 @@ def test_plot_schedules_draws_each_schedule_over_every_step():
 
 
 def test_plot_recipe_steps_starts_the_axis_at_chance_and_marks_the_test_accuracy():
-    fig = plots.plot_recipe_steps(["first", "final"], [6, 60], [96, 96], [0.75, 0.9], test_accuracy=0.85)
+    table = plots.recipe_steps_table([{"step": "first", "epochs": 6, "image_size": 96, "model_parameters": 9, "seconds": 1.0,
+                                       "val_accuracy": 0.75, "extra": 1},
+                                      {"step": "final", "epochs": 60, "image_size": 96, "model_parameters": 9, "seconds": 9.0,
+                                       "val_accuracy": 0.9, "test_accuracy": 0.85}])
+    assert list(table.columns) == plots.RECIPE_COLUMNS and table["test_accuracy"].isna().tolist() == [True, False]
+    fig = plots.plot_recipe_steps(table, test_accuracy=0.85)
     axis = fig.axes[0]
     assert axis.get_xlim() == (0.5, 1.0)
     assert [t.get_text() for t in axis.get_yticklabels()] == ["first (6 ep, 96 px)", "final (60 ep, 96 px)"]

@@ -265,3 +265,18 @@ def test_open_photo_reads_any_picture_as_rgb_and_names_a_bad_file(tmp_path):
     with pytest.raises(NotAnImageError, match="cat.jpg is not an image"):
         open_photo(tmp_path / "cat.jpg")
     assert cnn.NotAnImageError is NotAnImageError  # what predict_image raises
+
+
+def test_describe_photos_in_memory_counts_photos_and_megabytes():
+    from types import SimpleNamespace
+
+    from helpers.torch_data import describe_photos_in_memory
+
+    class Photos(list):
+        pixels: list
+
+    train, val = Photos([0, 0]), Photos([0])
+    train.pixels = [torch.zeros(3, 1000, 1000, dtype=torch.uint8)] * 2
+    val.pixels = [torch.zeros(1_000_000, dtype=torch.uint8)]
+    loaders = {"train": SimpleNamespace(dataset=train), "val": SimpleNamespace(dataset=val)}
+    assert describe_photos_in_memory(loaders, 2.4) == "3 photos decoded in 2 s, 7 MB in memory"
