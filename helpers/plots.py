@@ -185,3 +185,89 @@ def plot_mislabeled(images, y_true, y_pred, classes=CLASS_NAMES, n: int = 10):
         print("No mislabeled images: every prediction is right.")
         return None
     return show_images(np.asarray(images)[wrong], y_true[wrong], y_pred[wrong], classes, n=len(wrong), columns=min(5, len(wrong)), title="Mislabeled test images")
+
+
+def show_top_losses(pictures, labels, probabilities, classes=CLASS_NAMES,
+                    title: str = "Top losses: the test photos the model was most confidently wrong about"):
+    """One row of pictures, each titled with its true class and the probability of the likeliest wrong class."""
+    plt = _plt()
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    fig, axes = plt.subplots(1, len(pictures), figsize=(2.2 * len(pictures), 2.8), squeeze=False)
+    for axis, picture, label, p in zip(axes.flat, pictures, labels, probabilities):
+        axis.imshow(picture)
+        wrong = int(np.argmax(np.where(np.arange(len(p)) == label, -np.inf, p)))
+        axis.set_title(f"true {_name(label, classes)}\np({_name(wrong, classes)}) = {p[wrong]:.2f}", fontsize=9)
+        axis.axis("off")
+    fig.suptitle(title)
+    return fig
+
+
+def show_prediction(path, probabilities: dict):
+    """The photo at `path`, titled with each class's probability ({'cat': 0.2, 'dog': 0.8})."""
+    from PIL import Image
+
+    plt = _plt()
+    fig, axis = plt.subplots()
+    with Image.open(path) as image:
+        axis.imshow(image.convert("RGB"))
+    axis.set_title(", ".join(f"{name} {p:.1%}" for name, p in probabilities.items()))
+    axis.axis("off")
+    return fig
+
+
+def plot_lr_range_test(rates, losses, suggested: float):
+    """The smoothed loss of a learning-rate range test against the rate (log axis), the suggestion dashed."""
+    plt = _plt()
+    fig, axis = plt.subplots(figsize=(5, 3))
+    axis.semilogx(rates, losses)
+    axis.axvline(suggested, color="tab:red", linestyle="--", label=f"suggested {suggested:.1e}")
+    axis.set_xlabel("learning rate")
+    axis.set_ylabel("smoothed training loss")
+    axis.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_schedules(schedules: dict, steps: int = 1000):
+    """Each {label: rate(step, total_steps)} over `steps` steps, as a fraction of the peak."""
+    plt = _plt()
+    fig, axis = plt.subplots(figsize=(5, 3))
+    x = np.arange(steps + 1)
+    for label, rate in schedules.items():
+        axis.plot(x, [rate(s, steps) for s in x], label=label)
+    axis.set_xlabel("step")
+    axis.set_ylabel("learning rate / peak")
+    axis.legend()
+    fig.tight_layout()
+    return fig
+
+
+RECIPE_COLUMNS = ["step", "epochs", "image_size", "model_parameters", "seconds", "val_accuracy", "test_accuracy"]
+
+
+def recipe_steps_table(rows):
+    """The rows (dicts) of a recipe's steps as a table with RECIPE_COLUMNS, in that order."""
+    import pandas as pd
+
+    return pd.DataFrame(rows)[RECIPE_COLUMNS]
+
+
+def plot_recipe_steps(table, test_accuracy: float):
+    """Horizontal bars of each step's validation accuracy (axis from 0.5, chance), the last step's test accuracy a dot."""
+    plt = _plt()
+    fig, axis = plt.subplots(figsize=(8, 3.5))
+    positions = np.arange(len(table))
+    axis.barh(positions, table["val_accuracy"], color="tab:blue", label="validation accuracy")
+    axis.scatter([test_accuracy], [positions[-1]], color="tab:red", zorder=3, label="test accuracy (final recipe only)")
+    axis.set_yticks(positions, [f"{s} ({e} ep, {p} px)" for s, e, p in zip(table["step"], table["epochs"], table["image_size"])])
+    axis.invert_yaxis()
+    axis.set_xlim(0.5, 1.0)
+    axis.set_xlabel("accuracy (axis from 0.5, chance)")
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)  # below the chart: never over a bar
+    fig.tight_layout()
+    return fig
+
+
+def unnormalise(tensor, mean, std) -> np.ndarray:
+    """Undo a Normalize(mean, std): a (3, H, W) tensor back to an (H, W, 3) picture in [0, 1]."""
+    return np.clip(np.asarray(tensor).transpose(1, 2, 0) * np.array(std) + np.array(mean), 0, 1)

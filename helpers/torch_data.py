@@ -100,3 +100,35 @@ def loaders_over(datasets: dict, batch_size: int, num_workers: int | None = None
         else:
             loaders[split] = DataLoader(folder, sampler=sampler(folder, shuffle), **common)
     return loaders
+
+
+def describe_loaders(loaders: dict) -> str:
+    """One line per split: photos, batches and worker processes."""
+    return "\n".join(f"{split:5}: {len(loader.dataset):5} photos, {len(loader):3} batches, {loader.num_workers} workers"
+                     for split, loader in loaders.items())
+
+
+class NotAnImageError(ValueError):
+    """The file given as a photo is not a picture PIL can read."""
+
+
+def open_photo(path):
+    """The photo at `path` as an RGB PIL image; a clear error when the file is missing or not a picture."""
+    from pathlib import Path
+
+    from PIL import Image, UnidentifiedImageError
+
+    path, what = Path(path).expanduser(), "Give the path of a photo (JPEG, PNG, ...) of a cat or a dog."
+    if not path.is_file():
+        raise FileNotFoundError(f"No file at {path}. {what}")
+    try:
+        with Image.open(path) as opened:
+            return opened.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise NotAnImageError(f"{path} is not an image that can be read ({error}). {what}") from error
+
+
+def describe_photos_in_memory(loaders: dict, seconds: float) -> str:
+    """How many photos of loaders over photos in memory (a `pixels` list each) were decoded, how fast, in how many MB."""
+    megabytes = sum(p.numel() for loader in loaders.values() for p in loader.dataset.pixels) / 1e6
+    return f"{sum(len(l.dataset) for l in loaders.values())} photos decoded in {seconds:.0f} s, {megabytes:.0f} MB in memory"

@@ -4,7 +4,7 @@
 __all__ = ['MEAN', 'STD', 'BILINEAR', 'EVAL_RESIZE', 'FIRST_WIDTHS', 'train_transform', 'eval_transform', 'CatsDogsCNN',
            'count_parameters', 'build_model', 'unwrap', 'is_channels_last', 'cpu_has_bf16', 'autocast_dtype',
            'logits_of', 'train_step', 'run_epoch', 'balanced_indices', 'one_cycle_lr', 'fit', 'save_checkpoint',
-           'load_checkpoint', 'predict', 'top_losses', 'NotAnImageError', 'predict_image']
+           'load_checkpoint', 'predict', 'top_losses', 'predict_image']
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c06
 import math
@@ -16,17 +16,18 @@ from torch import nn
 from torchvision.transforms import v2
 
 from helpers.layout import CLASS_NAMES
+from helpers.torch_data import NotAnImageError, open_photo
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c08
-# The ImageNet channel statistics: the usual choice, and the ones pretrained models expect.
+# ImageNet's channel statistics: the ones pretrained models expect.
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-BILINEAR = v2.InterpolationMode.BILINEAR  # the same resampling in training, evaluation and for your own photo
-EVAL_RESIZE = 1.15  # evaluation: the shorter side resized to 1.15 x image_size, then the centre cropped
+BILINEAR = v2.InterpolationMode.BILINEAR  # the same resampling everywhere
+EVAL_RESIZE = 1.15  # shorter side to 1.15 x image_size, then the centre crop
 
 
 def train_transform(image_size: int, crop_scale=(0.6, 1.0)):
-    """A random crop of 60-100 % of the photo, resized to image_size, flipped half the time."""
+    """A random crop of 60-100 %, resized, flipped half the time."""
     return v2.Compose([
         v2.ToImage(),
         v2.RandomResizedCrop(image_size, scale=crop_scale, interpolation=BILINEAR, antialias=True),
@@ -37,7 +38,7 @@ def train_transform(image_size: int, crop_scale=(0.6, 1.0)):
 
 
 def eval_transform(image_size: int):
-    """Deterministic: resize the shorter side, crop the centre, normalise. No augmentation."""
+    """Deterministic: resize, centre crop, normalise."""
     return v2.Compose([
         v2.ToImage(),
         v2.Resize(round(image_size * EVAL_RESIZE), interpolation=BILINEAR, antialias=True),
@@ -47,12 +48,11 @@ def eval_transform(image_size: int):
     ])
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c14
-FIRST_WIDTHS = (16, 32, 64, 128)  # the first model; the final recipe doubles them
+FIRST_WIDTHS = (16, 32, 64, 128)  # 07b's final recipe doubles them
 
 
 class CatsDogsCNN(nn.Module):
-    """Blocks of conv 3x3 -> batch norm -> ReLU -> max pool 2x2, then global average pool,
-    dropout and a linear layer with one output (logit) per class."""
+    """07's CNN: see "The network"."""
 
     def __init__(self, widths=FIRST_WIDTHS, dropout: float = 0.3, n_classes: int = len(CLASS_NAMES)):
         super().__init__()
@@ -72,7 +72,7 @@ def count_parameters(model: nn.Module) -> int:
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c15
 def build_model(device, distributed: bool = False, compile: bool = False, channels_last: bool = True, **model_options) -> nn.Module:
-    """CatsDogsCNN on `device`: channels-last unless asked not to, DistributedDataParallel under torchrun, optionally torch.compile'd."""
+    """CatsDogsCNN on `device`, optionally wrapped."""
     model = CatsDogsCNN(**model_options).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -82,7 +82,7 @@ def build_model(device, distributed: bool = False, compile: bool = False, channe
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The plain model inside a DistributedDataParallel and/or torch.compile wrapper."""
+    """The plain model inside DDP and/or torch.compile wrappers."""
     model = getattr(model, "module", model)
     return getattr(model, "_orig_mod", model)
 
@@ -93,7 +93,7 @@ def is_channels_last(model: nn.Module) -> bool:
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c18
 def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
-    """True when the CPU lists bfloat16 instructions (Linux /proc/cpuinfo: avx512_bf16 or amx_bf16)."""
+    """Does /proc/cpuinfo list avx512_bf16 or amx_bf16?"""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -113,7 +113,7 @@ def autocast_dtype(device, precision: str = "auto"):
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c21
 def logits_of(model, images, tta: bool = False):
-    """The model's logits; with tta (test-time augmentation), the mean of the logits of each photo and its mirror image."""
+    """The logits; with tta, the mean over each photo and its mirror image."""
     logits = model(images)
     if tta:
         logits = (logits + model(torch.flip(images, dims=[3]))) / 2
@@ -121,7 +121,7 @@ def logits_of(model, images, tta: bool = False):
 
 
 def train_step(model, optimizer, images, labels, scaler=None, dtype=None, label_smoothing: float = 0.0):
-    """One optimiser step on one batch; returns (loss, logits), detached."""
+    """One optimiser step; returns (loss, logits), detached."""
     with torch.autocast(device_type=images.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
         logits = model(images)
         loss = nn.functional.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
@@ -138,14 +138,12 @@ def train_step(model, optimizer, images, labels, scaler=None, dtype=None, label_
 # %% ../notebooks/07_pytorch_cnn.ipynb #c22
 def run_epoch(model, loader, device, optimizer=None, scaler=None, dtype=None, schedule=None, label_smoothing: float = 0.0,
               tta: bool = False, description: str = "", progress: bool = True, channels_last: bool | None = None) -> dict:
-    """One pass over `loader`: trains when an optimizer is given, else evaluates. Returns the mean plain
-    cross-entropy 'loss', the 'accuracy' and the number of 'images'. Batches in the model's memory format
-    unless channels_last says otherwise."""
+    """Returns the mean plain cross-entropy 'loss', 'accuracy' and 'images'."""
     from tqdm.auto import tqdm
 
     training = optimizer is not None
     if not training:
-        model = unwrap(model)  # evaluation: no DistributedDataParallel traffic per batch
+        model = unwrap(model)  # evaluation: no DDP traffic
     model.train(training)
     if channels_last is None:
         channels_last = is_channels_last(model)
@@ -168,13 +166,13 @@ def run_epoch(model, loader, device, optimizer=None, scaler=None, dtype=None, sc
             count += len(labels)
     totals = torch.cat([sums, torch.tensor([count], dtype=torch.float64, device=device)])
     if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.all_reduce(totals)  # several processes (07b's torchrun): add up their sums
+        torch.distributed.all_reduce(totals)  # torchrun: add up every process's sums
     loss_sum, correct, count = totals.tolist()
     return {"loss": loss_sum / max(count, 1), "accuracy": correct / max(count, 1), "images": int(count)}
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c23b
 def balanced_indices(labels, per_class: int, seed: int = 0) -> list:
-    """`per_class` random indices of each class in `labels`, interleaved: a check batch with every class in it."""
+    """`per_class` random indices of each class, interleaved."""
     import numpy as np
 
     labels = np.asarray(labels)
@@ -191,8 +189,7 @@ def balanced_indices(labels, per_class: int, seed: int = 0) -> list:
 # %% ../notebooks/07_pytorch_cnn.ipynb #c27
 def one_cycle_lr(step: int, total_steps: int, peak_lr: float, warmup_fraction: float = 0.25,
                  start_divisor: float = 25.0, end_divisor: float = 1e4) -> float:
-    """The learning rate at `step` (0 .. total_steps): a straight line from peak/start_divisor up to
-    peak over the first warmup_fraction of the steps, then half a cosine down to peak/end_divisor."""
+    """The rate at `step`: a line from peak/start_divisor to peak over warmup_fraction of the steps, then half a cosine to peak/end_divisor."""
     warmup_steps = round(warmup_fraction * total_steps)
     if step < warmup_steps:
         start = peak_lr / start_divisor
@@ -204,19 +201,18 @@ def one_cycle_lr(step: int, total_steps: int, peak_lr: float, warmup_fraction: f
 # %% ../notebooks/07_pytorch_cnn.ipynb #c30
 def fit(model, loaders, device, epochs: int, learning_rate: float, checkpoint, *, weight_decay: float = 0.01,
         warmup_fraction: float = 0.0, label_smoothing: float = 0.0, dtype=None, progress: bool = True) -> dict:
-    """AdamW and one_cycle_lr for `epochs` epochs; after each, evaluate on 'val' (plain, no TTA) and keep the best
-    weights at `checkpoint`. Returns per epoch 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds'."""
+    """Returns the history per epoch; the best weights on 'val' (no TTA) go to `checkpoint`."""
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     is_rank_0 = not distributed or torch.distributed.get_rank() == 0
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     total_steps = epochs * len(loaders["train"])
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: one_cycle_lr(step, total_steps, 1.0, warmup_fraction))
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
-    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "lr": [], "seconds": []}
+    history = {key: [] for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")}
     best, start = -1.0, time.perf_counter()
     for epoch in range(1, epochs + 1):
         if hasattr(loaders["train"].sampler, "set_epoch"):
-            loaders["train"].sampler.set_epoch(epoch)  # DistributedSampler: a new shuffle every epoch
+            loaders["train"].sampler.set_epoch(epoch)  # a new shuffle every epoch
         show = progress and is_rank_0
         train = run_epoch(model, loaders["train"], device, optimizer, scaler, dtype, schedule, label_smoothing, description=f"epoch {epoch}/{epochs} train", progress=show)
         if distributed:  # batch norm's running statistics: use rank 0's everywhere
@@ -241,7 +237,6 @@ def fit(model, loaders, device, epochs: int, learning_rate: float, checkpoint, *
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c32
 def save_checkpoint(model, path) -> Path:
-    """Save only the weights (a state_dict): loading one back runs no code from the file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(unwrap(model).state_dict(), path)
@@ -249,7 +244,7 @@ def save_checkpoint(model, path) -> Path:
 
 
 def load_checkpoint(path, device="cpu", **model_options) -> CatsDogsCNN:
-    """A fresh CatsDogsCNN with the weights saved at `path` (weights_only=True: tensors, never code)."""
+    """A fresh CatsDogsCNN with the weights at `path`, in eval mode."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}: train the model first (notebook 07 or 07b, or `python -m lessons.pytorch_recipe`).")
@@ -260,7 +255,7 @@ def load_checkpoint(path, device="cpu", **model_options) -> CatsDogsCNN:
 # %% ../notebooks/07_pytorch_cnn.ipynb #c43
 @torch.no_grad()
 def predict(model, loader, device, tta: bool = False, dtype=None) -> tuple:
-    """(true labels, predicted labels, probabilities of each class) for every image of a loader."""
+    """(labels, predicted labels, class probabilities) over a loader."""
     model = unwrap(model).eval()
     labels, probabilities = [], []
     for images, batch_labels in loader:
@@ -273,7 +268,7 @@ def predict(model, loader, device, tta: bool = False, dtype=None) -> tuple:
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c50
 def top_losses(labels, probabilities, k: int = 8):
-    """Indices of the k photos with the largest loss -ln p(true class), largest first."""
+    """Indices of the k largest losses, largest first."""
     import numpy as np
 
     labels = np.asarray(labels)
@@ -282,23 +277,9 @@ def top_losses(labels, probabilities, k: int = 8):
     return np.argsort(-losses, kind="stable")[:k]
 
 # %% ../notebooks/07_pytorch_cnn.ipynb #c53
-class NotAnImageError(ValueError):
-    """The file given to predict_image is not a picture PIL can read."""
-
-
 def predict_image(model, path, image_size: int, device="cpu", tta: bool = False) -> dict:
-    """The probability of each class for one photo: {'cat': p, 'dog': 1 - p}."""
-    from PIL import Image, UnidentifiedImageError
-
-    path, what = Path(path).expanduser(), "Give the path of a photo (JPEG, PNG, ...) of a cat or a dog."
-    if not path.is_file():
-        raise FileNotFoundError(f"No file at {path}. {what}")
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
-        raise NotAnImageError(f"{path} is not an image that can be read ({error}). {what}") from error
-    batch = eval_transform(image_size)(image).unsqueeze(0).to(device)
+    """{'cat': p, 'dog': 1 - p} for one photo (evaluation view, softmax)."""
+    batch = eval_transform(image_size)(open_photo(path)).unsqueeze(0).to(device)
     with torch.no_grad():
         probabilities = torch.softmax(logits_of(unwrap(model).eval(), batch, tta).float(), dim=1)[0].cpu()
     return {name: float(p) for name, p in zip(CLASS_NAMES, probabilities)}

@@ -15,22 +15,20 @@ import torch
 
 from helpers.layout import CLASS_NAMES
 from helpers.splits import SPLITS
-from .pytorch_cnn import (BILINEAR, EVAL_RESIZE, FIRST_WIDTHS, CatsDogsCNN, autocast_dtype, build_model, count_parameters,
-                                 eval_transform, fit, one_cycle_lr, run_epoch, train_step, train_transform, unwrap)
+from helpers.torch_data import FastJpegLoader, loaders_over
+from .pytorch_cnn import (BILINEAR, EVAL_RESIZE, FIRST_WIDTHS, CatsDogsCNN, autocast_dtype, build_model, count_parameters, eval_transform,
+                                 fit, load_checkpoint, one_cycle_lr, run_epoch, save_checkpoint, train_step, train_transform, unwrap)
 
 # %% ../notebooks/07b_pytorch_recipe.ipynb #r08
 class PhotosInMemory(torch.utils.data.Dataset):
-    """One split's photos, each decoded once and kept as uint8 pixels with its shorter side `side` pixels;
-    `transform` (a random crop, or the evaluation view) runs on those pixels every time a photo is read."""
+    """One split's photos decoded once, uint8, shorter side `side`; `transform` runs at every read."""
 
     def __init__(self, folder, side: int, transform, progress: bool = True):
         from torchvision.datasets import ImageFolder
         from torchvision.transforms.v2 import functional as F
         from tqdm.auto import tqdm
 
-        from helpers.torch_data import FastJpegLoader
-
-        files = ImageFolder(str(folder), loader=FastJpegLoader(side))  # big JPEGs decoded at a reduced scale
+        files = ImageFolder(str(folder), loader=FastJpegLoader(side))
         if tuple(files.classes) != CLASS_NAMES:
             raise ValueError(f"{folder} has class folders {files.classes}; expected {list(CLASS_NAMES)} (label 0 = cat, 1 = dog).")
         self.samples, self.targets, self.transform = files.samples, files.targets, transform
@@ -45,10 +43,7 @@ class PhotosInMemory(torch.utils.data.Dataset):
 
 
 def memory_loaders(dataset, image_size: int, batch_size: int, num_workers: int = 0, sampler=None, progress: bool = True) -> dict:
-    """DataLoaders over the photos in memory: training photos kept at 1.25 x image_size (random crops
-    stay random), validation and test at the evaluation resize (the evaluation view is then exactly notebook 07's)."""
-    from helpers.torch_data import loaders_over
-
+    """Train photos at 1.25 x image_size, val/test at 07's evaluation resize (the same view)."""
     photos = {split: PhotosInMemory(dataset.split_dir(split), round(image_size * (1.25 if split == "train" else EVAL_RESIZE)),
                                     train_transform(image_size) if split == "train" else eval_transform(image_size), progress)
               for split in SPLITS}
@@ -57,9 +52,7 @@ def memory_loaders(dataset, image_size: int, batch_size: int, num_workers: int =
 # %% ../notebooks/07b_pytorch_recipe.ipynb #c34
 def lr_range_test(model, loader, device, start_lr: float = 1e-5, end_lr: float = 1.0, steps: int = 50, weight_decay: float = 0.0,
                   dtype=None, label_smoothing: float = 0.0, smoothing: float = 0.9) -> dict:
-    """Train `steps` batches while the learning rate grows geometrically from start_lr to end_lr; stop once the
-    smoothed loss is 4 times its best; restore the weights. Returns {'rates', 'losses', 'suggested'}: a tenth
-    of the rate at the lowest smoothed loss, never below start_lr."""
+    """Stops once the smoothed loss is 4 times its best; restores the weights. Returns {'rates', 'losses', 'suggested'}."""
     import copy
 
     saved = copy.deepcopy(unwrap(model).state_dict())
@@ -91,7 +84,7 @@ def lr_range_test(model, loader, device, start_lr: float = 1e-5, end_lr: float =
 
 # %% ../notebooks/07b_pytorch_recipe.ipynb #r29
 class ShardSampler(torch.utils.data.Sampler):
-    """Photos rank, rank + world_size, rank + 2 world_size, ...: across all ranks each photo exactly once, no padding."""
+    """Photos rank, rank + world_size, ...: each photo once across ranks."""
 
     def __init__(self, dataset, rank: int, world_size: int):
         self.indices = range(rank, len(dataset), world_size)
@@ -106,24 +99,24 @@ class ShardSampler(torch.utils.data.Sampler):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lessons.pytorch_recipe", description="Notebook 07b's final recipe, on one device or under torchrun.")
     add = parser.add_argument
-    add("--data", help="folder of cat and dog photos (default: what get_dataset() picks)")
+    add("--data", help="folder of cat/ and dog/ photos")
     add("--epochs", type=int, default=60)
     add("--image-size", type=int, default=96)
-    add("--widths", type=int, nargs="+", default=[32, 64, 128, 256], help="channels of the conv blocks")
+    add("--widths", type=int, nargs="+", default=[32, 64, 128, 256])
     add("--batch-size", type=int, default=64, help="per process")
-    add("--peak-lr", type=float, default=2e-3, help="one-cycle peak (about what 07b's range test suggests)")
+    add("--peak-lr", type=float, default=2e-3, help="one-cycle peak")
     add("--weight-decay", type=float, default=0.05)
     add("--warmup-fraction", type=float, default=0.25)
     add("--label-smoothing", type=float, default=0.1)
-    add("--no-tta", dest="tta", action="store_false", help="final scores without the mirror TTA")
+    add("--no-tta", dest="tta", action="store_false", help="no mirror TTA")
     add("--precision", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
-    add("--no-channels-last", dest="channels_last", action="store_false", help="channels-first (NCHW) weights and batches")
-    add("--num-workers", type=int, default=0, help="data loader workers per process")
+    add("--no-channels-last", dest="channels_last", action="store_false", help="NCHW weights and batches")
+    add("--num-workers", type=int, default=0, help="per process")
     add("--device", choices=("cuda", "cpu"), default="cuda" if torch.cuda.is_available() else "cpu")
     add("--compile", action="store_true", help="torch.compile the model (needs a C compiler)")
-    add("--checkpoint", type=Path, default=None, help="where rank 0 saves the best weights (default data/models/pytorch_recipe_ddp.pt)")
-    add("--history", type=Path, default=None, help="write the per-epoch metrics as JSON here")
-    add("--weights-per-rank", type=Path, default=None, help="every rank saves its final weights to DIR/rank-N.pt")
+    add("--checkpoint", type=Path, help="rank 0's best weights (default data/models/pytorch_recipe_ddp.pt)")
+    add("--history", type=Path, help="per-epoch metrics as JSON")
+    add("--weights-per-rank", type=Path, help="every rank saves its final weights to DIR/rank-N.pt")
     add("--seed", type=int, default=42)
     add("--no-progress", action="store_true")
     return parser.parse_args(argv)
@@ -147,7 +140,7 @@ def main(argv=None) -> dict:
         torch.cuda.set_device(device)
     torch.manual_seed(args.seed)  # the same initial weights everywhere (DDP also copies rank 0's)
 
-    if rank == 0:  # rank 0 cleans the photos first; the others then find them cached
+    if rank == 0:  # rank 0 cleans the photos; the others find them cached
         dataset = get_dataset(args.data, progress=not args.no_progress)
     if distributed:
         torch.distributed.barrier()
@@ -168,8 +161,7 @@ def main(argv=None) -> dict:
     best, train_seconds = max(history["val_accuracy"]), history["seconds"][-1]
 
     if args.weights_per_rank:
-        args.weights_per_rank.mkdir(parents=True, exist_ok=True)
-        torch.save(unwrap(model).state_dict(), args.weights_per_rank / f"rank-{rank}.pt")
+        save_checkpoint(model, args.weights_per_rank / f"rank-{rank}.pt")
     unwrap(model).load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True))
     test = run_epoch(model, loaders["test"], device, dtype=dtype, tta=args.tta, description="test", progress=progress)
     summary = {"best_val_accuracy": best, "test_accuracy": test["accuracy"], "test_images": test["images"], "train_seconds": train_seconds,
@@ -184,5 +176,5 @@ def main(argv=None) -> dict:
     return summary
 
 
-if __name__ == "__main__" and "ipykernel" not in sys.modules:  # a script (python -m, torchrun), not this notebook
+if __name__ == "__main__" and "ipykernel" not in sys.modules:  # python -m or torchrun, not this notebook
     main()

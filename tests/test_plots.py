@@ -104,3 +104,52 @@ def test_plot_mislabeled_shows_only_the_wrong_ones(capsys):
     assert [t for t, _ in _titles(fig)] == ["true dog\npred cat", "true cat\npred dog"]
     assert plots.plot_mislabeled(images, [0, 1, 0, 1], [0, 1, 0, 1]) is None
     assert "No mislabeled images" in capsys.readouterr().out
+
+
+def test_show_top_losses_titles_the_true_class_and_the_wrong_ones_probability():
+    pictures = np.zeros((2, 4, 4, 3))
+    fig = plots.show_top_losses(pictures, [0, 1], np.array([[0.1, 0.9], [0.7, 0.3]]))
+    assert [a.get_title() for a in fig.axes] == ["true cat\np(dog) = 0.90", "true dog\np(cat) = 0.70"]
+
+
+def test_show_prediction_titles_each_class_probability(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "pet.png"
+    Image.new("RGB", (8, 6), "red").save(path)
+    fig = plots.show_prediction(path, {"cat": 0.25, "dog": 0.75})
+    assert fig.axes[0].get_title() == "cat 25.0%, dog 75.0%"
+    assert fig.axes[0].images[0].get_array().shape == (6, 8, 3)
+
+
+def test_plot_lr_range_test_marks_the_suggestion_on_a_log_axis():
+    fig = plots.plot_lr_range_test([1e-5, 1e-3, 1e-1], [0.7, 0.5, 2.0], suggested=1e-4)
+    axis = fig.axes[0]
+    assert axis.get_xscale() == "log" and axis.get_legend().get_texts()[0].get_text() == "suggested 1.0e-04"
+
+
+def test_plot_schedules_draws_each_schedule_over_every_step():
+    fig = plots.plot_schedules({"flat": lambda s, n: 1.0, "down": lambda s, n: 1 - s / n}, steps=10)
+    lines = fig.axes[0].get_lines()
+    assert [len(line.get_xdata()) for line in lines] == [11, 11] and lines[1].get_ydata()[-1] == 0.0
+
+
+def test_plot_recipe_steps_starts_the_axis_at_chance_and_marks_the_test_accuracy():
+    table = plots.recipe_steps_table([{"step": "first", "epochs": 6, "image_size": 96, "model_parameters": 9, "seconds": 1.0,
+                                       "val_accuracy": 0.75, "extra": 1},
+                                      {"step": "final", "epochs": 60, "image_size": 96, "model_parameters": 9, "seconds": 9.0,
+                                       "val_accuracy": 0.9, "test_accuracy": 0.85}])
+    assert list(table.columns) == plots.RECIPE_COLUMNS and table["test_accuracy"].isna().tolist() == [True, False]
+    fig = plots.plot_recipe_steps(table, test_accuracy=0.85)
+    axis = fig.axes[0]
+    assert axis.get_xlim() == (0.5, 1.0)
+    assert [t.get_text() for t in axis.get_yticklabels()] == ["first (6 ep, 96 px)", "final (60 ep, 96 px)"]
+    assert axis.collections[0].get_offsets().tolist() == [[0.85, 1.0]]
+
+
+def test_unnormalise_undoes_normalize_and_clips_to_0_1():
+    picture = np.random.default_rng(0).random((4, 5, 3))
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+    normalised = ((picture - mean) / std).transpose(2, 0, 1)
+    assert np.allclose(plots.unnormalise(normalised, mean, std), picture)
+    assert plots.unnormalise(np.full((3, 1, 1), 100.0), mean, std).max() == 1.0

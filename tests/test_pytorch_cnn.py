@@ -244,3 +244,39 @@ def test_fast_jpeg_loader_decodes_big_jpegs_smaller_but_not_below_min_side(tmp_p
     assert loaded.mode == "RGB" and min(loaded.size) >= 160 and loaded.size[0] < 800
     assert loaded.size[0] / loaded.size[1] == pytest.approx(800 / 600, rel=0.02)
     assert FastJpegLoader(160)(tmp_path / "big.png").size == (800, 600)  # only JPEGs can be decoded at a reduced scale
+
+
+def test_describe_loaders_gives_photos_batches_and_workers_per_split():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from helpers.torch_data import describe_loaders
+
+    loaders = {"train": DataLoader(TensorDataset(torch.zeros(10, 1)), batch_size=4), "val": DataLoader(TensorDataset(torch.zeros(3, 1)), batch_size=4)}
+    assert describe_loaders(loaders) == "train:    10 photos,   3 batches, 0 workers\nval  :     3 photos,   1 batches, 0 workers"
+
+
+def test_open_photo_reads_any_picture_as_rgb_and_names_a_bad_file(tmp_path):
+    from helpers.torch_data import NotAnImageError, open_photo
+
+    grey = tmp_path / "grey.png"
+    Image.new("L", (5, 4)).save(grey)
+    assert open_photo(grey).mode == "RGB" and open_photo(grey).size == (5, 4)
+    (tmp_path / "cat.jpg").write_text("text")
+    with pytest.raises(NotAnImageError, match="cat.jpg is not an image"):
+        open_photo(tmp_path / "cat.jpg")
+    assert cnn.NotAnImageError is NotAnImageError  # what predict_image raises
+
+
+def test_describe_photos_in_memory_counts_photos_and_megabytes():
+    from types import SimpleNamespace
+
+    from helpers.torch_data import describe_photos_in_memory
+
+    class Photos(list):
+        pixels: list
+
+    train, val = Photos([0, 0]), Photos([0])
+    train.pixels = [torch.zeros(3, 1000, 1000, dtype=torch.uint8)] * 2
+    val.pixels = [torch.zeros(1_000_000, dtype=torch.uint8)]
+    loaders = {"train": SimpleNamespace(dataset=train), "val": SimpleNamespace(dataset=val)}
+    assert describe_photos_in_memory(loaders, 2.4) == "3 photos decoded in 2 s, 7 MB in memory"
