@@ -14,7 +14,7 @@ from photo_files import write_photos
 METRICS = dict(n_train=8, n_val=2, n_test=2, train_accuracy=0.9, test_accuracy=0.5)
 
 
-def make_photos(folder, cats=6, dogs=6):
+def make_photos(folder, cats=40, dogs=40):  # enough of each class in every split for get_dataset
     write_photos(folder / "cats", cats, prefix="cat.")
     write_photos(folder / "dogs", dogs, prefix="dog.")
     return folder
