@@ -36,10 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from benchmarks import measure  # noqa: E402
-from helpers import setup  # noqa: E402
 
 PETIMAGES_TRAIN_PHOTOS = 19_950  # notebook 00: about 24,950 usable photos, about 19,950 of them for training
-SHARED_PHOTOS = setup.PROJECT_ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered"
 
 
 def keras_cnn():
@@ -177,7 +175,7 @@ def _gpu_present() -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=("cpu", "gpu", "all"), default="all")
-    parser.add_argument("--source", default=os.environ.get("CATSDOGS_IMAGES") or (str(SHARED_PHOTOS) if SHARED_PHOTOS.is_dir() else None),
+    parser.add_argument("--source", default=measure.default_photos(),
                         help="photo folder for the CPU part (default: CATSDOGS_IMAGES, ../shared/data/cats_and_dogs_filtered, else notebook 05's download)")
     parser.add_argument("--image-size", type=int, default=180)
     parser.add_argument("--batch-size", type=int, default=32)

@@ -35,13 +35,11 @@ from benchmarks import measure  # noqa: E402
 
 ALLOCATOR = measure.keep_freed_memory()  # before torch allocates: every training step frees and reallocates its activations
 import torch  # noqa: E402
-from helpers import setup  # noqa: E402
 from helpers.data import get_dataset  # noqa: E402
 from helpers.torch_data import FastJpegLoader, default_num_workers, image_folders, loaders_over  # noqa: E402
 from lessons import pytorch_cnn as cnn  # noqa: E402  (notebook 07's model, transforms and training loop)
 from lessons import pytorch_recipe as recipe  # noqa: E402  (notebook 07b's photos in memory)
 
-SHARED_PHOTOS = setup.PROJECT_ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered"
 WIDTHS = (32, 64, 128, 256)  # the final recipe's model
 TARGET = 0.5  # issue: the float32 epoch of the recipe at most half of what it was
 
@@ -67,7 +65,7 @@ class EpochSlice:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("CATSDOGS_IMAGES") or (str(SHARED_PHOTOS) if SHARED_PHOTOS.is_dir() else None),
+    parser.add_argument("--data", default=measure.default_photos(),
                         help="folder of cat and dog photos (default: CATSDOGS_IMAGES, ../shared/data/cats_and_dogs_filtered, else notebook 07's download)")
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=64)

@@ -22,6 +22,12 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_PHOTOS = ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered"
+
+
+def default_photos() -> str | None:
+    """The photos a benchmark measures by default: CATSDOGS_IMAGES, else ../shared/data/cats_and_dogs_filtered, else None."""
+    return os.environ.get("CATSDOGS_IMAGES") or (str(SHARED_PHOTOS) if SHARED_PHOTOS.is_dir() else None)
 
 
 def spread(samples: list[float]) -> dict:
