@@ -43,28 +43,28 @@ def spread(samples: list[float]) -> dict:
 
 
 def keep_freed_memory() -> str:
-    """Ask glibc to keep freed memory for reuse instead of returning it to the kernel; returns what was done.
+    """helpers.setup.keep_freed_memory, for every benchmark: each variant gets the same allocator, so the benchmarks
+    compare the computations. Measured here before it was set: torch's convolution pass of bench_numpy took 35 ms
+    after another torch pass and 20 ms after a NumPy one, and both sides were steady (NumPy 42 ms, torch 23 ms, one
+    thread) once freed memory was kept. Call it before the big libraries load."""
+    from helpers.setup import keep_freed_memory as keep
 
-    By default glibc serves large arrays with fresh pages from the kernel and hands them back when freed, and
-    its threshold for that moves with what was freed before. Each convolution pass of bench_numpy allocates and frees
-    about 100 MB, so a pass either reused memory or page-faulted all of it in again depending on what ran
-    before: measured here, torch's pass took 35 ms after another torch pass and 20 ms after a NumPy one, and
-    both sides were steady (NumPy 42 ms, torch 23 ms, one thread) once freed memory was kept. Every variant
-    gets the same allocator; the benchmarks compare the computations. Call it before the big libraries load.
-    """
+    return keep()
+
+
+def glibc_default_steady_state() -> bool:
+    """Back to what glibc does by default once its thresholds have grown to their caps (64-bit: arrays over 32 MB
+    served by mmap, the heap trimmed above 64 MB free), and hand back the memory kept so far: how a process
+    without keep_freed_memory allocates 07b's 75 MB activations. False where the C library is not glibc."""
     import ctypes
     import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl): nothing to set
-        return "default allocator (not glibc)"
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    if mallopt(M_MMAP_THRESHOLD, 256 << 20) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1):
-        return "glibc keeps freed memory (mallopt: mmap threshold 256 MB, no trimming)"
-    return "default allocator (mallopt refused)"
+    from helpers.setup import set_malloc_thresholds
+
+    if not set_malloc_thresholds(32 << 20, 64 << 20):
+        return False
+    ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    return True
 
 
 class Timed(float):

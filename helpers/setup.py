@@ -110,6 +110,36 @@ def seed_everything(seed: int = 42) -> int:
     return seed
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def set_malloc_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
+    """Set glibc's mmap and trim thresholds (bytes); False where the C library is not glibc (macOS, Windows, musl)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold) and mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+
+
+def keep_freed_memory() -> str:
+    """Ask glibc to keep freed memory for reuse instead of returning it to the kernel; returns what was done.
+
+    By default glibc serves every array over 32 MB with fresh pages from the kernel and hands them back when it
+    is freed. A training step of 07b's network frees and reallocates activations of 75 MB (64 photos x 32
+    channels x 96 x 96 in float32) dozens of times, so every step page-faulted them in again: an epoch took
+    14.7-16.0 s with glibc's default and 10.8-12.1 s with this (docs/measurements.md, §07). The price: the
+    process keeps its peak memory until it ends. Safe to call at any time, any number of times.
+    """
+    if set_malloc_thresholds(256 << 20, 2**31 - 1):
+        return "glibc keeps freed memory (mallopt: mmap threshold 256 MB, no trimming)"
+    return "default allocator (not glibc, or mallopt refused)"
+
+
 def _accelerator() -> str:
     if "torch" in sys.modules:
         import torch

@@ -2,6 +2,10 @@
 
 Model-agnostic: the transforms come from the notebook, where they are taught. Import
 this module only where torch is the notebook's framework (never beside TensorFlow).
+
+Importing it asks glibc to keep freed memory (helpers.setup.keep_freed_memory): a training step frees and
+reallocates the same large activations, and handing them back to the kernel each time made 07b's epoch a third
+slower (docs/measurements.md, §07). Nothing else changes; elsewhere than Linux it does nothing.
 """
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ import os
 
 from helpers.layout import CLASS_NAMES
 from helpers.splits import SPLITS
+from helpers.setup import keep_freed_memory
+
+ALLOCATOR = keep_freed_memory()  # what was done, in words
 
 
 def default_num_workers() -> int:

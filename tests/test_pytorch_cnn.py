@@ -64,6 +64,26 @@ def test_the_final_widths_have_about_389_thousand_parameters_and_the_first_about
     assert cnn.count_parameters(cnn.CatsDogsCNN()) == 97_938
 
 
+def test_pooling_before_the_relu_gives_the_outputs_and_gradients_of_relu_then_pool():
+    """Why the blocks may pool first: max and ReLU commute, so the cheaper order computes the same function."""
+    torch.manual_seed(0)
+    pool_first = cnn.CatsDogsCNN(widths=(8, 16))
+    relu_first = cnn.CatsDogsCNN(widths=(8, 16))
+    relu_first.load_state_dict(pool_first.state_dict())  # ReLU and pooling hold no weights: the keys match
+    relu_first.features = torch.nn.Sequential(*[relu_first.features[i + j] for i in range(0, len(relu_first.features), 4) for j in (0, 1, 3, 2)])
+    assert [type(layer).__name__ for layer in pool_first.features[:4]] == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"]
+    assert [type(layer).__name__ for layer in relu_first.features[:4]] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]
+    images, labels = torch.randn(6, 3, 32, 32), torch.tensor([0, 1, 0, 1, 1, 0])
+    for model in (pool_first, relu_first):
+        model.head[2].p = 0.0  # no dropout: the two forward passes must see the same network
+        torch.nn.functional.cross_entropy(model(images), labels).backward()
+    with torch.no_grad():
+        assert torch.equal(pool_first(images), relu_first(images))
+    for (name, a), (_, b) in zip(pool_first.named_parameters(), relu_first.named_parameters()):
+        assert torch.allclose(a.grad, b.grad, atol=1e-6), name
+    assert pool_first.features[0].weight.grad.abs().sum() > 0
+
+
 def test_mirror_tta_of_a_mirror_symmetric_model_equals_the_plain_prediction():
     torch.manual_seed(0)
     images = torch.randn(4, 3, 32, 32)

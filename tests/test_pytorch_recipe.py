@@ -67,7 +67,7 @@ def test_the_recipe_benchmark_in_quick_mode_compares_each_change_with_the_path_b
     record = json.loads((tmp_path / "data" / "benchmarks" / "bench_pytorch_recipe.json").read_text())
     assert record["quick"] is True
     precisions = record["settings"]["precisions"]
-    expected = {f"{change}_vs_before_{p}" for change in ("channels_last", "memory", "plain_val", "after") for p in precisions}
+    expected = {f"{change}_vs_before_{p}" for change in ("channels_last", "memory", "plain_val", "pool_first", "keep_memory", "after") for p in precisions}
     assert expected <= set(record["cases"])
     assert record["cases"]["after_vs_before_float32"]["target"] == 0.5
     assert all(case["ratio"]["rounds"] == 2 for case in record["cases"].values())

@@ -1,7 +1,11 @@
 """helpers.setup: quick mode, seeds, project paths, the environment line."""
 from __future__ import annotations
 
+import os
+import platform
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +116,36 @@ def test_google_drive_outside_colab_changes_nothing(project_dirs, monkeypatch):
 def test_catsdogs_data_moves_the_data_folder_of_a_new_process(tmp_path):
     printed = _in_fresh_python("from helpers import setup; print(setup.DATA_DIR, setup.RESULTS_DIR)", CATSDOGS_DATA=str(tmp_path / "elsewhere"))
     assert printed == f"{tmp_path / 'elsewhere'} {tmp_path / 'elsewhere' / 'results'}"
+
+
+_MMAPPED_BYTES_WHILE_80_MB_LIVE = """
+import ctypes, ctypes.util, sys
+
+class MallInfo2(ctypes.Structure):  # glibc 2.33+
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.mallinfo2.restype = MallInfo2
+if sys.argv[1] == "torch_data":
+    import helpers.torch_data  # noqa: F401  (asks glibc to keep freed memory)
+for _ in range(2):  # the second block can reuse the first one's memory only if it was kept
+    block = bytearray(80 << 20)
+    print(libc.mallinfo2().hblkhd)
+    del block
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_importing_torch_data_makes_glibc_serve_big_arrays_from_memory_it_keeps():
+    """Without it glibc maps an 80 MB array fresh from the kernel each time (page faults every training step)."""
+    env = {**os.environ, "PYTHONPATH": str(setup.PROJECT_ROOT)}
+    mapped = {}
+    for mode in ("plain", "torch_data"):
+        result = subprocess.run([sys.executable, "-c", _MMAPPED_BYTES_WHILE_80_MB_LIVE, mode], capture_output=True, text=True, env=env, timeout=120)
+        if "mallinfo2" in result.stderr:
+            pytest.skip("glibc older than 2.33: no mallinfo2")
+        assert result.returncode == 0, result.stderr[-2000:]
+        mapped[mode] = [int(line) for line in result.stdout.split()]
+    assert all(bytes_ >= 80 << 20 for bytes_ in mapped["plain"]), mapped  # glibc's default: each array mmapped
+    assert all(bytes_ < 80 << 20 for bytes_ in mapped["torch_data"]), mapped  # kept: served by the heap
