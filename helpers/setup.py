@@ -131,9 +131,9 @@ def keep_freed_memory() -> str:
 
     By default glibc serves every array over 32 MB with fresh pages from the kernel and hands them back when it
     is freed. A training step of 07b's network frees and reallocates activations of 75 MB (64 photos x 32
-    channels x 96 x 96 in float32) dozens of times, so every step page-faulted them in again: an epoch took
-    14.7-16.0 s with glibc's default and 10.8-12.1 s with this (docs/measurements.md, §07). The price: the
-    process keeps its peak memory until it ends. Safe to call at any time, any number of times.
+    channels x 96 x 96 in float32) several times, so every step page-faulted them in again
+    (benchmarks/bench_pytorch_recipe.py measures what keeping them saves; docs/measurements.md, §07). The price:
+    the process keeps its peak memory until it ends. Safe to call at any time, any number of times.
     """
     if set_malloc_thresholds(256 << 20, 2**31 - 1):
         return "glibc keeps freed memory (mallopt: mmap threshold 256 MB, no trimming)"

@@ -4,8 +4,8 @@ Model-agnostic: the transforms come from the notebook, where they are taught. Im
 this module only where torch is the notebook's framework (never beside TensorFlow).
 
 Importing it asks glibc to keep freed memory (helpers.setup.keep_freed_memory): a training step frees and
-reallocates the same large activations, and handing them back to the kernel each time made 07b's epoch a third
-slower (docs/measurements.md, §07). Nothing else changes; elsewhere than Linux it does nothing.
+reallocates the same large activations, and handing them back to the kernel each time made 07b's epoch slower
+(docs/measurements.md, §07). Nothing else changes; elsewhere than Linux it does nothing.
 """
 from __future__ import annotations
 
