@@ -56,15 +56,9 @@ def glibc_default_steady_state() -> bool:
     """Back to what glibc does by default once its thresholds have grown to their caps (64-bit: arrays over 32 MB
     served by mmap, the heap trimmed above 64 MB free), and hand back the memory kept so far: how a process
     without keep_freed_memory allocates 07b's 75 MB activations. False where the C library is not glibc."""
-    import ctypes
-    import ctypes.util
-
     from helpers.setup import set_malloc_thresholds
 
-    if not set_malloc_thresholds(32 << 20, 64 << 20):
-        return False
-    ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
-    return True
+    return set_malloc_thresholds(32 << 20, 64 << 20, release_now=True)
 
 
 class Timed(float):

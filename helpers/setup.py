@@ -1,6 +1,7 @@
 """Where the series runs: Colab or not, quick mode, project paths, seeds, versions."""
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import random
@@ -114,16 +115,28 @@ def seed_everything(seed: int = 42) -> int:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
-def set_malloc_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
-    """Set glibc's mmap and trim thresholds (bytes); False where the C library is not glibc (macOS, Windows, musl)."""
+@functools.cache
+def _glibc():
+    """The C library when it is glibc (it has mallopt and malloc_trim), else None (macOS, Windows)."""
     import ctypes
     import ctypes.util
 
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
-    except (OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    except (OSError, TypeError):
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+def set_malloc_thresholds(mmap_threshold: int, trim_threshold: int, release_now: bool = False) -> bool:
+    """Set glibc's mmap and trim thresholds (bytes), and with release_now hand the free memory it keeps back to the
+    kernel; False where the C library is not glibc or refused (macOS, Windows, musl)."""
+    libc = _glibc()
+    if libc is None or not (libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold) and libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)):
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold) and mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    if release_now:
+        libc.malloc_trim(0)
+    return True
 
 
 def keep_freed_memory() -> str:
