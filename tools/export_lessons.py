@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
+sys.path.insert(0, str(ROOT / "tools"))
+from notebooks_meta import SERIES_GLOB  # noqa: E402
 LESSONS_DIR = ROOT / "lessons"
 DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(\S+)", re.MULTILINE)
 HAND_WRITTEN = {"__init__.py"}
@@ -31,7 +33,7 @@ def exporting_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[Path, str]:
     import nbformat
 
     found = {}
-    for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]*_*.ipynb")):
+    for path in sorted(Path(notebooks_dir).glob(SERIES_GLOB)):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             match = DEFAULT_EXP.search(cell.source) if cell.cell_type == "code" else None

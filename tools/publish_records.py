@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from helpers import records  # noqa: E402
 import readme_tables  # noqa: E402
+from notebooks_meta import SERIES_GLOB  # noqa: E402
 
 NOT_MEASURED = "not measured yet"
 
@@ -88,7 +89,7 @@ GENERATED = {"README.md": fill_readme, "measurements.md": fill_measurements}
 def published_files(root: Path = ROOT) -> list[Path]:
     """README, the notebooks and docs/ (not docs/runs/: a rendered run shows its own run's numbers)."""
     docs = sorted(p for p in (root / "docs").rglob("*.md") if "runs" not in p.relative_to(root / "docs").parts)
-    return [root / "README.md", *sorted((root / "notebooks").glob("[0-9][0-9]*_*.ipynb")), *docs]
+    return [root / "README.md", *sorted((root / "notebooks").glob(SERIES_GLOB)), *docs]
 
 
 def fill_file(path: Path, write: bool, cache: dict) -> bool:
