@@ -229,8 +229,10 @@ def fit(model, loaders, device, epochs: int, learning_rate: float, checkpoint, *
             if is_rank_0:
                 save_checkpoint(model, checkpoint)
         if is_rank_0:
+            left = history["seconds"][-1] / epoch * (epochs - epoch)  # at this pace
+            to_go = f", about {left / 60:.0f} min to go" if left >= 90 else f", about {left:.0f} s to go" if left else ""
             print(f"epoch {epoch}/{epochs}: loss {train['loss']:.3f} acc {train['accuracy']:.3f} | "
-                  f"val loss {val['loss']:.3f} acc {val['accuracy']:.3f} | {history['seconds'][-1]:.0f} s", flush=True)
+                  f"val loss {val['loss']:.3f} acc {val['accuracy']:.3f} | {history['seconds'][-1]:.0f} s{to_go}", flush=True)
     if distributed:
         torch.distributed.barrier()  # the checkpoint is complete before anyone reads it
     return history

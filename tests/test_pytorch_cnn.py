@@ -125,7 +125,7 @@ def test_label_smoothing_is_what_the_training_step_minimises():
     assert plain.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-5)
 
 
-def test_fit_follows_the_schedule_and_its_checkpoint_reloads_with_identical_predictions(synthetic_pets, project_dirs):
+def test_fit_follows_the_schedule_and_its_checkpoint_reloads_with_identical_predictions(synthetic_pets, project_dirs, capsys):
     torch.manual_seed(0)
     loaders = _tiny_loaders(synthetic_pets)
     model = cnn.CatsDogsCNN(widths=(8, 16))
@@ -138,6 +138,9 @@ def test_fit_follows_the_schedule_and_its_checkpoint_reloads_with_identical_pred
     assert history["lr"][0] == pytest.approx(cnn.one_cycle_lr(steps, 2 * steps, 1e-2, 0.5))
     assert history["lr"][0] == pytest.approx(1e-2)
     assert history["lr"][1] == pytest.approx(1e-2 / 1e4)
+    first, last = capsys.readouterr().out.splitlines()[-2:]  # one line per epoch: the time so far and, at that pace, the time to go
+    assert first.startswith("epoch 1/2:") and first.endswith(f"| {history['seconds'][0]:.0f} s, about {history['seconds'][0]:.0f} s to go")
+    assert last.startswith("epoch 2/2:") and last.endswith(f"| {history['seconds'][1]:.0f} s")
 
     best_epoch = int(np.argmax(history["val_accuracy"]))
     reloaded = cnn.load_checkpoint(checkpoint, widths=(8, 16))
