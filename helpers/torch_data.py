@@ -16,7 +16,7 @@ from helpers.layout import CLASS_NAMES
 from helpers.splits import SPLITS
 from helpers.setup import keep_freed_memory
 
-ALLOCATOR = keep_freed_memory()  # what was done, in words
+keep_freed_memory()  # see the module's docstring; nothing reads what it returns
 
 
 def default_num_workers() -> int:
